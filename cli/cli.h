@@ -1,0 +1,23 @@
+/*
+ * cli.h - the certflow operator tool: shared plumbing of its commands.
+ * Commands talk to PostgreSQL directly (blocking libpq is fine here) and
+ * call the same SQL functions as certflowd, so their effects are audited.
+ */
+#ifndef CERTFLOW_CLI_H
+#define CERTFLOW_CLI_H
+
+#include <libpq-fe.h>
+
+/* Connects with the config's db_conninfo, or libpq's PG* variables when CONFIG is NULL. */
+PGconn *cli_connect(const char *config_path);
+
+/* Runs SQL with text PARAMS expecting one (status, body) row; returns the status, -1 on error. */
+int cli_call(PGconn *pg, const char *sql, int n, const char *const *params, char **body);
+
+/* A fresh "cli-XXXXXXXX" request id for the audit rows of this run. */
+void cli_request_id(char out[24]);
+
+int cmd_user(int argc, char **argv, const char *config_path);
+int cmd_token(int argc, char **argv, const char *config_path);
+
+#endif

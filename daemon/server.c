@@ -1,0 +1,467 @@
+/*
+ * server.c - owns the listener, evhttp, and every request's life: the
+ * checks all routes share (route, method, body size and type, JSON shape,
+ * bearer token), then the route's handler, then exactly one answer with the
+ * common headers, its log line and its metrics. Never blocks, never builds SQL.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <certflow/jsonin.h>
+#include <certflow/log.h>
+
+#include "metrics.h"
+#include "routes.h"
+#include "server.h"
+
+#define ACCEPT_BACKLOG		1024
+#define ACCEPT_PAUSE_MS		500	/* after EMFILE/ENFILE */
+#define BODY_SLACK_MAX		(1 << 20)
+
+struct server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;	/* owns the listener */
+	struct evconnlistener *listener;
+	struct event *resume_accept;
+	struct db_pool *pool;
+	long long max_body;
+	bool draining;
+	int inflight;
+};
+
+static const struct {
+	enum evhttp_cmd_type cmd;
+	unsigned method;
+} method_map[] = {
+	{ EVHTTP_REQ_GET, METHOD_GET },
+	{ EVHTTP_REQ_POST, METHOD_POST },
+	{ EVHTTP_REQ_PUT, METHOD_PUT },
+	{ EVHTTP_REQ_DELETE, METHOD_DELETE },
+	{ EVHTTP_REQ_PATCH, METHOD_PATCH },
+	{ EVHTTP_REQ_HEAD, METHOD_HEAD },
+	{ EVHTTP_REQ_OPTIONS, METHOD_OPTIONS },
+};
+
+static unsigned
+method_of(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	for (size_t i = 0; i < sizeof(method_map) / sizeof(method_map[0]); i++)
+		if (method_map[i].cmd == cmd)
+			return method_map[i].method;
+	return 0;
+}
+
+static const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	default: return problem_title(status);
+	}
+}
+
+static long long
+usec_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000000LL +
+	    (now.tv_nsec - start->tv_nsec) / 1000;
+}
+
+static void
+request_free(struct request *r)
+{
+	r->srv->inflight--;
+	free(r->body);
+	OPENSSL_cleanse(r->new_token, sizeof(r->new_token));
+	free(r);
+}
+
+/* Common headers, the answer itself, the log line, the metrics; frees R. */
+static void
+request_send(struct request *r, int status, const char *content_type)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	long long usec;
+
+	evhttp_add_header(h, "X-Request-Id", r->id);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Strict-Transport-Security", "max-age=63072000");
+	if (content_type != NULL)
+		evhttp_add_header(h, "Content-Type", content_type);
+	if (r->srv->draining)
+		evhttp_add_header(h, "Connection", "close");
+	evhttp_send_reply(r->req, status, http_reason(status), NULL);
+	usec = usec_since(&r->started);
+	metrics_record(r->route_index, status, usec);
+	if (r->route_index >= 0)
+		log_info("%s %d %lldus rid=%s uri=%.200s", routes_labels()[r->route_index],
+		    status, usec, r->id, evhttp_request_get_uri(r->req));
+	else
+		log_info("%s unmatched %d %lldus rid=%s uri=%.200s",
+		    router_method_name(r->method), status, usec, r->id,
+		    evhttp_request_get_uri(r->req));
+	request_free(r);
+}
+
+void
+request_reply_json(struct request *r, int status, const char *json)
+{
+	if (json != NULL)
+		evbuffer_add(evhttp_request_get_output_buffer(r->req), json, strlen(json));
+	request_send(r, status, json != NULL ? "application/json" : NULL);
+}
+
+void
+request_reply_raw(struct request *r, int status, const char *content_type,
+    struct evbuffer *body)
+{
+	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
+	request_send(r, status, content_type);
+}
+
+void
+request_reply_problem(struct request *r, struct problem *p)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	char *json;
+
+	p->request_id = r->id;
+	if (p->status == 401)
+		evhttp_add_header(h, "WWW-Authenticate", "Bearer");
+	else if (p->status == 503)
+		evhttp_add_header(h, "Retry-After", "1");
+	json = problem_json(p);
+	evbuffer_add_printf(evhttp_request_get_output_buffer(r->req), "%s",
+	    json != NULL ? json : "{\"title\":\"Error\"}");
+	free(json);
+	request_send(r, p->status, "application/problem+json");
+}
+
+void
+request_fail(struct request *r, int status, const char *detail, const char *field)
+{
+	struct problem p = { .status = status, .detail = detail, .field = field };
+
+	request_reply_problem(r, &p);
+}
+
+static bool
+request_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > REQUEST_ID_MAX)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n;
+}
+
+/* The client's X-Request-Id when well formed, else 16 random hex digits. */
+static void
+request_assign_id(struct request *r)
+{
+	const char *given = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "X-Request-Id");
+	unsigned char raw[8];
+
+	if (given != NULL && request_id_valid(given)) {
+		snprintf(r->id, sizeof(r->id), "%s", given);
+		return;
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		memset(raw, 0, sizeof(raw));
+	hex_encode(raw, sizeof(raw), r->id);
+}
+
+static struct request *
+request_new(struct server *srv, struct evhttp_request *req)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	r->srv = srv;
+	r->pool = srv->pool;
+	r->req = req;
+	r->route_index = -1;
+	r->method = method_of(req);
+	srv->inflight++;
+	request_assign_id(r);
+	return r;
+}
+
+static bool
+content_type_is_json(const char *value)
+{
+	size_t n;
+
+	if (value == NULL)
+		return false;
+	value += strspn(value, " \t");
+	n = strcspn(value, "; \t");
+	return n == strlen("application/json") &&
+	    strncasecmp(value, "application/json", n) == 0;
+}
+
+/* Reads and validates the body against the route's schema; answers on failure. */
+static bool
+request_read_body(struct request *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(in);
+	struct jsonin_error jerr;
+	json_t *obj;
+	const char *text;
+
+	if (r->route->schema == NULL)
+		return true;
+	if ((long long)len > r->srv->max_body) {
+		request_fail(r, 413, "the body is larger than this server accepts", NULL);
+		return false;
+	}
+	if (len > 0 && !content_type_is_json(evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Content-Type"))) {
+		request_fail(r, 415, "the body must be application/json", NULL);
+		return false;
+	}
+	text = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "{}";
+	if (len == 0)
+		len = 2;
+	if ((obj = jsonin_parse(text, len, &jerr)) == NULL ||
+	    !jsonin_validate(obj, r->route->schema, &jerr)) {
+		struct problem p = { .status = jerr.status, .detail = jerr.detail,
+		    .field = jerr.field[0] != '\0' ? jerr.field : NULL,
+		    .line = jerr.line, .column = jerr.column };
+
+		json_decref(obj);
+		request_reply_problem(r, &p);
+		return false;
+	}
+	json_decref(obj);
+	if ((r->body = strndup(text, len)) == NULL) {
+		request_fail(r, 500, "out of memory", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* Turns "Authorization: Bearer cf_..." into its digest; answers 401 when unusable. */
+static bool
+request_read_token(struct request *r)
+{
+	const char *value = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+	    "Authorization");
+	unsigned char digest[TOKEN_DIGEST_LEN];
+	const char *tok;
+	size_t len;
+
+	if (value == NULL) {
+		request_fail(r, 401, "a bearer token is required", NULL);
+		return false;
+	}
+	if (!token_from_bearer(value, &tok, &len) || !token_digest(tok, len, digest)) {
+		request_fail(r, 401, "the bearer token is malformed", NULL);
+		return false;
+	}
+	hex_encode(digest, sizeof(digest), r->token_hex);
+	r->has_token = true;
+	return true;
+}
+
+static void
+request_route(struct request *r)
+{
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->req));
+	char allow[128];
+
+	switch (router_match(routes_patterns(), nroutes, r->method,
+	    path != NULL ? path : "", &r->match)) {
+	case ROUTER_NOT_FOUND:
+		request_fail(r, 404, "no such route", NULL);
+		return;
+	case ROUTER_METHOD_NOT_ALLOWED:
+		router_allow_header(r->match.allowed, allow, sizeof(allow));
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+		request_fail(r, 405, "this route does not take this method", NULL);
+		return;
+	case ROUTER_FOUND:
+		break;
+	}
+	r->route = &routes[r->match.index];
+	r->route_index = (int)r->match.index;
+	if (!request_read_body(r))
+		return;
+	if (!(r->route->flags & ROUTE_PUBLIC) && !request_read_token(r))
+		return;
+	r->route->handle(r);
+}
+
+static void
+server_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct request *r = request_new(srv, req);
+
+	if (r == NULL) {
+		evhttp_send_error(req, 503, "Service Unavailable");
+		return;
+	}
+	if (srv->draining) {
+		request_fail(r, 503, "the server is shutting down", NULL);
+		return;
+	}
+	request_route(r);
+}
+
+static void
+resume_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->listener != NULL && !srv->draining)
+		evconnlistener_enable(srv->listener);
+}
+
+/* Out of descriptors: pause accepting for a moment instead of spinning. */
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct server *srv = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		log_warn("accept: %s; pausing for %d ms", strerror(err), ACCEPT_PAUSE_MS);
+		evconnlistener_disable(lev);
+		evtimer_add(srv->resume_accept, &pause);
+		return;
+	}
+	log_debug("accept: %s", strerror(err));
+}
+
+static bool
+server_listen(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	char addr[128];
+
+	snprintf(addr, sizeof(addr), strchr(cfg->listen_addr, ':') != NULL ?
+	    "[%s]:%d" : "%s:%d", cfg->listen_addr, cfg->listen_port);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+		snprintf(err, errlen, "listen_addr '%s' is not a numeric address",
+		    cfg->listen_addr);
+		return false;
+	}
+	srv->listener = evconnlistener_new_bind(srv->base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    ACCEPT_BACKLOG, (struct sockaddr *)&ss, sslen);
+	if (srv->listener == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		return false;
+	}
+	evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+	if ((srv->bound = evhttp_bind_listener(srv->http, srv->listener)) == NULL) {
+		evconnlistener_free(srv->listener);
+		srv->listener = NULL;
+		snprintf(err, errlen, "cannot serve HTTP on %s", addr);
+		return false;
+	}
+	log_info("listening on https://%s", addr);
+	return true;
+}
+
+static void
+server_configure_http(struct server *srv, const struct config *cfg, struct tls *tls)
+{
+	long long slack = cfg->max_body_size < BODY_SLACK_MAX ?
+	    cfg->max_body_size : BODY_SLACK_MAX;
+
+	/* evhttp's own 413 is HTML: leave it room so that ours (problem+json) answers first. */
+	evhttp_set_max_body_size(srv->http, (ev_ssize_t)(cfg->max_body_size + slack));
+	evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->max_header_size);
+	evhttp_set_timeout(srv->http, cfg->http_idle_timeout_s);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_OPTIONS);
+	evhttp_set_bevcb(srv->http, tls_bevcb, tls);
+	evhttp_set_gencb(srv->http, server_dispatch, srv);
+}
+
+struct server *
+server_new(struct event_base *base, const struct config *cfg, struct tls *tls,
+    struct db_pool *pool, char *err, size_t errlen)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+
+	if (srv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->base = base;
+	srv->pool = pool;
+	srv->max_body = cfg->max_body_size;
+	srv->http = evhttp_new(base);
+	srv->resume_accept = evtimer_new(base, resume_accept_cb, srv);
+	if (srv->http == NULL || srv->resume_accept == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	server_configure_http(srv, cfg, tls);
+	if (!server_listen(srv, cfg, err, errlen))
+		goto fail;
+	return srv;
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+void
+server_stop_accepting(struct server *srv)
+{
+	srv->draining = true;
+	if (srv->bound != NULL) {
+		evhttp_del_accept_socket(srv->http, srv->bound);	/* frees the listener */
+		srv->bound = NULL;
+		srv->listener = NULL;
+	}
+}
+
+int
+server_inflight(const struct server *srv)
+{
+	return srv->inflight;
+}
+
+void
+server_free(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->http != NULL)
+		evhttp_free(srv->http);	/* closes the listener and every connection */
+	if (srv->resume_accept != NULL)
+		event_free(srv->resume_accept);
+	free(srv);
+}

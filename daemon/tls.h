@@ -1,0 +1,30 @@
+/*
+ * tls.h - the server's TLS context and the bufferevents evhttp speaks through.
+ * A reload builds a whole new context and swaps it in only when it is
+ * complete; connections already open keep the context they started with.
+ */
+#ifndef CERTFLOW_TLS_H
+#define CERTFLOW_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <certflow/config.h>
+
+struct tls;
+
+/* Builds the context from CFG's tls_* keys; NULL with ERR set on failure. */
+struct tls *tls_new(const struct config *cfg, char *err, size_t errlen);
+
+/* Replaces the context from CFG; on failure keeps the old one and sets ERR. */
+bool tls_reload(struct tls *tls, const struct config *cfg, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* evhttp_set_bevcb callback: a new accepting TLS bufferevent. Never returns NULL. */
+struct bufferevent *tls_bevcb(struct event_base *base, void *arg);
+
+void tls_free(struct tls *tls);
+
+#endif

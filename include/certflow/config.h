@@ -1,0 +1,65 @@
+/*
+ * config.h - certflowd's configuration: "key = value" lines, one table of keys.
+ * The table (config.c) is the only place a key is declared: its type, bounds,
+ * default and whether SIGHUP may change it. Loading never half-applies: on any
+ * error the caller's struct is left untouched.
+ */
+#ifndef CERTFLOW_CONFIG_H
+#define CERTFLOW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum tls_verify {
+	TLS_VERIFY_NONE = 0,	/* no client certificate asked */
+	TLS_VERIFY_OPTIONAL,	/* asked; verified when sent */
+	TLS_VERIFY_REQUIRE,	/* a verified client certificate is mandatory */
+};
+
+struct config {
+	/* listener */
+	char *listen_addr;
+	int listen_port;
+	/* TLS */
+	char *tls_cert;
+	char *tls_key;
+	char *tls_client_ca;
+	int tls_verify_client;		/* enum tls_verify */
+	/* PostgreSQL */
+	char *db_conninfo;
+	int db_pool_size;
+	int db_queue_max;
+	int db_queue_timeout_ms;
+	int db_statement_timeout_ms;
+	int db_connect_timeout_s;
+	int db_reconnect_min_ms;
+	int db_reconnect_max_ms;
+	/* HTTP */
+	long long max_body_size;
+	int max_header_size;
+	int http_idle_timeout_s;
+	int shutdown_timeout_s;
+	/* misc */
+	int log_level;			/* enum log_level */
+	char *sql_dir;
+};
+
+/* Fills every key with its default (strings strdup'ed; config_free releases). */
+void config_defaults(struct config *cfg);
+
+/*
+ * Parses TEXT (the whole file; NAME is used in messages) over a copy of the
+ * defaults; on success replaces *cfg (after config_free of the old one).
+ * On failure writes "NAME:LINE: reason" into err and leaves *cfg unchanged.
+ * Checks required keys (tls_cert, tls_key, db_conninfo) and cross-key rules.
+ */
+bool config_parse(const char *text, const char *name, struct config *cfg,
+    char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Reads PATH and calls config_parse. */
+bool config_load(const char *path, struct config *cfg, char *err,
+    size_t errlen) __attribute__((warn_unused_result));
+
+void config_free(struct config *cfg);
+
+#endif
