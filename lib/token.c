@@ -1,0 +1,164 @@
+/*
+ * token.c - API bearer tokens: generation, shape check, digest, header parsing.
+ * A token's text exists only in the caller's buffers; this file stores nothing,
+ * wipes the raw random bytes after use and never logs. Comparisons of digests
+ * are constant-time.
+ */
+#include "certflow/token.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#define PREFIX_LEN (sizeof(TOKEN_PREFIX) - 1)
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+_Static_assert(TOKEN_TEXT_LEN == PREFIX_LEN + (TOKEN_RANDOM_BYTES * 4 + 2) / 3,
+    "TOKEN_TEXT_LEN must match the unpadded base64url length");
+
+/* Unpadded base64url of N bytes into OUT; returns the number of chars written. */
+static size_t
+b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		unsigned long v = (unsigned long)in[i] << 16 |
+		    (unsigned long)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = b64url[(v >> 18) & 63];
+		out[o++] = b64url[(v >> 12) & 63];
+		out[o++] = b64url[(v >> 6) & 63];
+		out[o++] = b64url[v & 63];
+	}
+	if (n - i == 1) {
+		out[o++] = b64url[in[i] >> 2];
+		out[o++] = b64url[(in[i] & 3) << 4];
+	} else if (n - i == 2) {
+		unsigned long v = (unsigned long)in[i] << 8 | in[i + 1];
+
+		out[o++] = b64url[(v >> 10) & 63];
+		out[o++] = b64url[(v >> 4) & 63];
+		out[o++] = b64url[(v << 2) & 63];
+	}
+	return o;
+}
+
+/* The 6-bit value of a base64url character, or -1. */
+static int
+b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+bool
+token_generate(char out[TOKEN_TEXT_LEN + 1])
+{
+	unsigned char raw[TOKEN_RANDOM_BYTES];
+	size_t n;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		OPENSSL_cleanse(raw, sizeof(raw));
+		return false;
+	}
+	memcpy(out, TOKEN_PREFIX, PREFIX_LEN);
+	n = b64url_encode(raw, sizeof(raw), out + PREFIX_LEN);
+	out[PREFIX_LEN + n] = '\0';
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return true;
+}
+
+bool
+token_well_formed(const char *s, size_t len)
+{
+	int v = 0;
+
+	if (s == NULL || len != TOKEN_TEXT_LEN ||
+	    memcmp(s, TOKEN_PREFIX, PREFIX_LEN) != 0)
+		return false;
+	for (size_t i = PREFIX_LEN; i < len; i++)
+		if ((v = b64url_value(s[i])) < 0)
+			return false;
+	/* 43 chars carry 258 bits: the last 2 must be zero (canonical form). */
+	return (v & 3) == 0;
+}
+
+bool
+token_digest(const char *s, size_t len, unsigned char out[TOKEN_DIGEST_LEN])
+{
+	unsigned int outlen = 0;
+
+	if (!token_well_formed(s, len))
+		return false;
+	if (EVP_Digest(s, len, out, &outlen, EVP_sha256(), NULL) != 1)
+		return false;
+	return outlen == TOKEN_DIGEST_LEN;
+}
+
+bool
+token_digest_equal(const unsigned char a[TOKEN_DIGEST_LEN],
+    const unsigned char b[TOKEN_DIGEST_LEN])
+{
+	return CRYPTO_memcmp(a, b, TOKEN_DIGEST_LEN) == 0;
+}
+
+/* RFC 7235 token68: [A-Za-z0-9-._~+/]+ then any '='. */
+static bool
+token68_ok(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (b64url_value(s[i]) >= 0 || s[i] == '.' ||
+	    s[i] == '~' || s[i] == '+' || s[i] == '/'))
+		i++;
+	if (i == 0)
+		return false;
+	while (i < len && s[i] == '=')
+		i++;
+	return i == len;
+}
+
+bool
+token_from_bearer(const char *value, const char **tok, size_t *len)
+{
+	static const char scheme[] = "Bearer";
+	size_t n = sizeof(scheme) - 1, i;
+
+	if (value == NULL || strncasecmp(value, scheme, n) != 0 ||
+	    value[n] != ' ')
+		return false;
+	for (i = n; value[i] == ' '; i++)
+		;
+	if (!token68_ok(value + i, strlen(value + i)))
+		return false;
+	*tok = value + i;
+	*len = strlen(value + i);
+	return true;
+}
+
+void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
