@@ -310,9 +310,10 @@ request_route(struct request *r)
 	}
 	r->route = &routes[r->match.index];
 	r->route_index = (int)r->match.index;
-	if (!request_read_body(r))
-		return;
+	/* A caller without a usable token learns nothing, not even about its body. */
 	if (!(r->route->flags & ROUTE_PUBLIC) && !request_read_token(r))
+		return;
+	if (!request_read_body(r))
 		return;
 	r->route->handle(r);
 }
