@@ -43,7 +43,7 @@ LIBCERTFLOW	:= $(BUILD)/libcertflow.a
 CERTFLOWD	:= $(BUILD)/certflowd
 CERTFLOW	:= $(BUILD)/certflow
 
-.PHONY: all deps check unit integration run clean install
+.PHONY: all deps check unit integration check-valgrind run clean install
 .DEFAULT_GOAL := all
 
 all: $(CERTFLOWD) $(CERTFLOW)
@@ -80,6 +80,12 @@ integration: all
 	CERTFLOW_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q -ra tests/integration
 
 check: deps all unit integration
+
+# The integration suite with certflowd under valgrind memcheck: any leak or
+# invalid access fails the run (the conftest scans every certflowd log).
+VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+check-valgrind: deps all
+	CERTFLOWD_WRAPPER="$(VALGRIND)" CERTFLOW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -ra tests/integration
 
 run: deps all
 	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/devstack run
