@@ -19,5 +19,6 @@ void cli_request_id(char out[24]);
 
 int cmd_user(int argc, char **argv, const char *config_path);
 int cmd_token(int argc, char **argv, const char *config_path);
+int cmd_draw(int argc, char **argv, const char *config_path);
 
 #endif

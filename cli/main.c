@@ -25,7 +25,9 @@ usage(void)
 	    "  user add --name NAME --email EMAIL --role ROLE [--role ROLE...] [--jury-category C]\n"
 	    "            create a user; prints its API token (shown once) on stdout\n"
 	    "  token revoke ID\n"
-	    "            revoke an API token\n");
+	    "            revoke an API token\n"
+	    "  draw replay ID\n"
+	    "            recompute a stored evaluator draw and say whether it matches\n");
 	exit(2);
 }
 
@@ -102,6 +104,8 @@ main(int argc, char **argv)
 		return cmd_user(argc - i - 1, argv + i + 1, config_path);
 	if (strcmp(argv[i], "token") == 0)
 		return cmd_token(argc - i - 1, argv + i + 1, config_path);
+	if (strcmp(argv[i], "draw") == 0)
+		return cmd_draw(argc - i - 1, argv + i + 1, config_path);
 	usage();
 	return 2;
 }

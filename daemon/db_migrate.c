@@ -14,6 +14,7 @@
 
 #include <certflow/log.h>
 #include <certflow/token.h>
+#include <certflow/workflow.h>
 
 #include "db_migrate.h"
 
@@ -193,6 +194,48 @@ apply_all(PGconn *pg, const char *dir)
 	return ok;
 }
 
+/* Replaces the database's copy of the state machine by lib/workflow.c's, in one transaction. */
+static bool
+sync_workflow(PGconn *pg)
+{
+	bool ok = exec_ok(pg, "BEGIN", 0, NULL, "BEGIN") &&
+	    exec_ok(pg, "DELETE FROM workflow_transitions", 0, NULL, "clearing the workflow");
+
+	for (size_t i = 0; ok && i < workflow_table_len; i++) {
+		const struct wf_transition *t = &workflow_table[i];
+		const char *params[] = { t->entity, t->from, t->event, t->role, t->to };
+
+		ok = exec_ok(pg, "INSERT INTO workflow_transitions "
+		    "(entity, from_state, event, role, to_state) VALUES ($1, $2, $3, $4, $5)",
+		    5, params, "copying the workflow");
+	}
+	ok = ok && exec_ok(pg, "COMMIT", 0, NULL, "COMMIT");
+	if (!ok)
+		exec_ok(pg, "ROLLBACK", 0, NULL, "ROLLBACK");
+	else
+		log_info("workflow: %zu transitions in place", workflow_table_len);
+	return ok;
+}
+
+/* True when the database holds exactly lib/workflow.c's transitions. */
+static bool
+workflow_matches(PGconn *pg)
+{
+	PGresult *res = PQexec(pg, "SELECT entity, from_state, event, role, to_state "
+	    "FROM workflow_transitions");
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    (size_t)PQntuples(res) == workflow_table_len;
+
+	for (int i = 0; ok && i < PQntuples(res); i++) {
+		const char *to = workflow_next(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+
+		ok = to != NULL && strcmp(to, PQgetvalue(res, i, 4)) == 0;
+	}
+	PQclear(res);
+	return ok;
+}
+
 bool
 migrate_apply(const char *conninfo, const char *sql_dir)
 {
@@ -207,7 +250,7 @@ migrate_apply(const char *conninfo, const char *sql_dir)
 		"version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, "
 		"applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL,
 		"creating schema_migrations") &&
-	    apply_all(pg, sql_dir);
+	    apply_all(pg, sql_dir) && sync_workflow(pg);
 	PQfinish(pg);	/* releases the advisory lock */
 	return ok;
 }
@@ -233,6 +276,12 @@ migrate_check(const char *conninfo, char *err, size_t errlen)
 	}
 	version = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	if (version >= CF_SCHEMA_VERSION && !workflow_matches(pg)) {
+		snprintf(err, errlen, "the database's workflow transitions differ from "
+		    "this certflowd's; run: certflowd --migrate -c FILE");
+		PQfinish(pg);
+		return false;
+	}
 	PQfinish(pg);
 	if (version < CF_SCHEMA_VERSION) {
 		snprintf(err, errlen, "the database schema is at version %d and this "

@@ -17,6 +17,7 @@
 
 #include "db_migrate.h"
 #include "db_pool.h"
+#include "deadline.h"
 #include "metrics.h"
 #include "routes.h"
 #include "server.h"
@@ -32,6 +33,7 @@ struct daemon {
 	struct tls *tls;
 	struct db_pool *pool;
 	struct server *srv;
+	struct deadline_scanner *deadline;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *drain_timer;
 	struct timespec drain_deadline;
@@ -158,6 +160,10 @@ daemon_start(struct daemon *d)
 		log_error("%s", err);
 		return false;
 	}
+	if ((d->deadline = deadline_new(d->base, d->pool, &d->cfg)) == NULL) {
+		log_error("cannot start the deadline scanner");
+		return false;
+	}
 	d->drain_timer = event_new(d->base, -1, EV_PERSIST, drain_cb, d);
 	if (d->drain_timer == NULL ||
 	    !add_signal(d, &d->sig_term, SIGTERM, on_terminate) ||
@@ -179,6 +185,7 @@ daemon_stop(struct daemon *d)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
 	db_pool_free(d->pool);
+	deadline_free(d->deadline);
 	server_free(d->srv);
 	tls_free(d->tls);
 	metrics_free();

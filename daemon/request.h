@@ -11,6 +11,7 @@
 #include <time.h>
 #include <event2/http.h>
 
+#include <certflow/config.h>
 #include <certflow/problem.h>
 #include <certflow/router.h>
 #include <certflow/token.h>
@@ -31,7 +32,9 @@ struct request {
 	char id[REQUEST_ID_MAX + 1];
 	bool has_token;
 	char token_hex[TOKEN_DIGEST_HEX_LEN + 1];
+	const struct config *cfg;	/* the running configuration */
 	char *body;			/* NUL-terminated validated JSON, or NULL; owned */
+	char *query;			/* the query string as a validated JSON object, or NULL; owned */
 	char new_token[TOKEN_TEXT_LEN + 1];	/* issued by this request, "" if none */
 	struct timespec started;
 };

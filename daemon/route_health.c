@@ -21,7 +21,7 @@ healthz_done(void *arg, enum db_outcome outcome, const PGresult *res)
 void
 route_healthz(struct request *r)
 {
-	if (!db_pool_submit(r->pool, routes_ping_statement(), 0, NULL, healthz_done, r))
+	if (!db_pool_submit(r->pool, routes_internal_statement(STMT_PING), 0, NULL, healthz_done, r))
 		request_fail(r, 503, "the database is unavailable", NULL);
 }
 

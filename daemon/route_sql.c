@@ -11,19 +11,56 @@
 
 #include <jansson.h>
 
+#include <certflow/draw.h>
 #include <certflow/log.h>
 
 #include "routes.h"
 
 static void route_sql_done(void *arg, enum db_outcome outcome, const PGresult *res);
 
+/* Appends the route's extras to PARAMS; false (answered) on failure. BUF holds their text. */
+static bool
+add_extras(struct request *r, const char **params, int *n, char buf[][TOKEN_DIGEST_HEX_LEN + 1])
+{
+	unsigned char bytes[TOKEN_DIGEST_LEN];
+
+	for (int i = 0; i < ROUTE_MAX_EXTRAS && r->route->extras[i] != EXTRA_END; i++) {
+		switch (r->route->extras[i]) {
+		case EXTRA_NEW_TOKEN:
+			if (!token_generate(r->new_token) ||
+			    !token_digest(r->new_token, strlen(r->new_token), bytes)) {
+				request_fail(r, 500, "cannot generate a token", NULL);
+				return false;
+			}
+			hex_encode(bytes, sizeof(bytes), buf[i]);
+			break;
+		case EXTRA_SEED:
+			if (!draw_seed(bytes)) {
+				request_fail(r, 500, "cannot draw a random seed", NULL);
+				return false;
+			}
+			hex_encode(bytes, sizeof(bytes), buf[i]);
+			break;
+		case EXTRA_DEFENSE_DUE_DAYS:
+			snprintf(buf[i], sizeof(buf[i]), "%d", r->cfg->defense_due_days);
+			break;
+		case EXTRA_NOTE_GAP_DAYS:
+			snprintf(buf[i], sizeof(buf[i]), "%d", r->cfg->note_gap_days);
+			break;
+		case EXTRA_END:
+			break;
+		}
+		params[(*n)++] = buf[i];
+	}
+	return true;
+}
+
 void
 route_sql_handle(struct request *r)
 {
 	const char *params[DB_MAX_PARAMS];
 	char ids[ROUTER_MAX_PARAMS][24];
-	char new_hex[TOKEN_DIGEST_HEX_LEN + 1];
-	unsigned char digest[TOKEN_DIGEST_LEN];
+	char extras[ROUTE_MAX_EXTRAS][TOKEN_DIGEST_HEX_LEN + 1];
 	int n = 0;
 
 	params[n++] = r->has_token ? r->token_hex : NULL;
@@ -34,15 +71,10 @@ route_sql_handle(struct request *r)
 	}
 	if (r->route->schema != NULL)
 		params[n++] = r->body != NULL ? r->body : "{}";
-	if (r->route->flags & ROUTE_ISSUES_TOKEN) {
-		if (!token_generate(r->new_token) ||
-		    !token_digest(r->new_token, strlen(r->new_token), digest)) {
-			request_fail(r, 500, "cannot generate a token", NULL);
-			return;
-		}
-		hex_encode(digest, sizeof(digest), new_hex);
-		params[n++] = new_hex;
-	}
+	if (r->route->query != NULL)
+		params[n++] = r->query != NULL ? r->query : "{}";
+	if (!add_extras(r, params, &n, extras))
+		return;
 	if (!db_pool_submit(r->pool, routes_statement_of(r->route), n, params,
 	    route_sql_done, r))
 		request_fail(r, 503, "the database is unavailable", NULL);

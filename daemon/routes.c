@@ -12,26 +12,63 @@
 #include "routes.h"
 
 #define SQL_CALL(fn, args) "SELECT status, body::text FROM api." fn "(" args ")"
+#define GET(path, fn, args, ...) { .method = METHOD_GET, .pattern = path, \
+	.handle = route_sql_handle, .sql = SQL_CALL(fn, args), __VA_ARGS__ }
+#define POST(path, fn, args, ...) { .method = METHOD_POST, .pattern = path, \
+	.handle = route_sql_handle, .sql = SQL_CALL(fn, args), __VA_ARGS__ }
 
 const struct route routes[] = {
-	{ METHOD_GET, "/healthz", route_healthz, NULL, NULL, ROUTE_PUBLIC },
-	{ METHOD_GET, "/metrics", route_metrics, NULL, NULL, ROUTE_PUBLIC },
-	{ METHOD_GET, "/v1/me", route_sql_handle,
-	  SQL_CALL("me", "$1, $2"), NULL, 0 },
-	{ METHOD_POST, "/v1/users", route_sql_handle,
-	  SQL_CALL("user_create", "$1, $2, $3::jsonb, $4"),
-	  &schema_user_create, ROUTE_ISSUES_TOKEN },
-	{ METHOD_GET, "/v1/users/{id}", route_sql_handle,
-	  SQL_CALL("user_get", "$1, $2, $3::bigint"), NULL, 0 },
-	{ METHOD_POST, "/v1/users/{id}/tokens", route_sql_handle,
-	  SQL_CALL("token_create", "$1, $2, $3::bigint, $4::jsonb, $5"),
-	  &schema_empty, ROUTE_ISSUES_TOKEN },
-	{ METHOD_DELETE, "/v1/tokens/{id}", route_sql_handle,
-	  SQL_CALL("token_revoke", "$1, $2, $3::bigint"), NULL, 0 },
+	{ .method = METHOD_GET, .pattern = "/healthz", .handle = route_healthz,
+	  .flags = ROUTE_PUBLIC },
+	{ .method = METHOD_GET, .pattern = "/metrics", .handle = route_metrics,
+	  .flags = ROUTE_PUBLIC },
+
+	/* identity */
+	GET("/v1/me", "me", "$1, $2"),
+	POST("/v1/users", "user_create", "$1, $2, $3::jsonb, $4",
+	    .schema = &schema_user_create, .extras = { EXTRA_NEW_TOKEN }),
+	GET("/v1/users/{id}", "user_get", "$1, $2, $3::bigint"),
+	POST("/v1/users/{id}/tokens", "token_create", "$1, $2, $3::bigint, $4::jsonb, $5",
+	    .schema = &schema_empty, .extras = { EXTRA_NEW_TOKEN }),
+	{ .method = METHOD_DELETE, .pattern = "/v1/tokens/{id}", .handle = route_sql_handle,
+	  .sql = SQL_CALL("token_revoke", "$1, $2, $3::bigint") },
+
+	/* paths, qualifications, conflicts */
+	POST("/v1/paths", "path_create", "$1, $2, $3::jsonb", .schema = &schema_path_create),
+	GET("/v1/paths", "path_list", "$1, $2"),
+	GET("/v1/paths/{id}", "path_get", "$1, $2, $3::bigint"),
+	POST("/v1/users/{id}/qualifications", "qualification_create",
+	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_qualification_create),
+	POST("/v1/conflicts", "conflict_create", "$1, $2, $3::jsonb",
+	    .schema = &schema_conflict_create),
+
+	/* enrollments and the mentor's weekly notes */
+	POST("/v1/enrollments", "enrollment_create", "$1, $2, $3::jsonb",
+	    .schema = &schema_enrollment_create),
+	GET("/v1/enrollments/{id}", "enrollment_get", "$1, $2, $3::bigint"),
+	POST("/v1/enrollments/{id}/notes", "note_create", "$1, $2, $3::bigint, $4::jsonb",
+	    .schema = &schema_note_create),
+	GET("/v1/enrollments/{id}/notes", "note_list", "$1, $2, $3::bigint"),
+	GET("/v1/alerts", "alert_list", "$1, $2, $3::int", .extras = { EXTRA_NOTE_GAP_DAYS }),
+
+	/* handover, defenses, verdicts */
+	POST("/v1/attempts/{id}/handover", "attempt_handover",
+	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::int", .schema = &schema_handover,
+	    .extras = { EXTRA_SEED, EXTRA_DEFENSE_DUE_DAYS }),
+	GET("/v1/defenses", "defense_list", "$1, $2, $3::jsonb", .query = &query_defenses),
+	POST("/v1/defenses/{id}/verdict", "defense_verdict", "$1, $2, $3::bigint, $4::jsonb",
+	    .schema = &schema_verdict),
+	POST("/v1/defenses/{id}/reassign", "defense_reassign",
+	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::int", .schema = &schema_empty,
+	    .extras = { EXTRA_SEED, EXTRA_DEFENSE_DUE_DAYS }),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 
-#define PING_SQL "SELECT 1"
+static const struct db_statement internal[STMT_INTERNAL_COUNT] = {
+	[STMT_PING] = { "ping", "SELECT 1", 0 },
+	[STMT_REASSIGN_OVERDUE] = { "reassign_overdue",
+	    SQL_CALL("reassign_overdue", "$1, $2, $3::int"), 3 },
+};
 
 static struct route_pattern *patterns;
 static char **labels;
@@ -49,7 +86,9 @@ count_params(const struct route *rt)
 		n++;
 	if (rt->schema != NULL)
 		n++;
-	if (rt->flags & ROUTE_ISSUES_TOKEN)
+	if (rt->query != NULL)
+		n++;
+	for (int i = 0; i < ROUTE_MAX_EXTRAS && rt->extras[i] != EXTRA_END; i++)
 		n++;
 	return n;
 }
@@ -59,7 +98,7 @@ add_statement(const char *sql, int nparams)
 {
 	char name[16];
 
-	snprintf(name, sizeof(name), "s%d", nstatements);
+	snprintf(name, sizeof(name), "r%d", nstatements);
 	if ((statement_names[nstatements] = strdup(name)) == NULL)
 		return false;
 	statements[nstatements].name = statement_names[nstatements];
@@ -86,8 +125,8 @@ routes_init(void)
 {
 	patterns = calloc(nroutes, sizeof(*patterns));
 	labels = calloc(nroutes + 1, sizeof(*labels));
-	statements = calloc(nroutes + 1, sizeof(*statements));
-	statement_names = calloc(nroutes + 1, sizeof(*statement_names));
+	statements = calloc(nroutes + STMT_INTERNAL_COUNT, sizeof(*statements));
+	statement_names = calloc(nroutes + STMT_INTERNAL_COUNT, sizeof(*statement_names));
 	statement_of = calloc(nroutes, sizeof(*statement_of));
 	if (patterns == NULL || labels == NULL || statements == NULL ||
 	    statement_names == NULL || statement_of == NULL)
@@ -105,8 +144,9 @@ routes_init(void)
 				goto fail;
 		}
 	}
-	if (!add_statement(PING_SQL, 0))
-		goto fail;
+	for (int i = 0; i < STMT_INTERNAL_COUNT; i++)
+		if (!add_statement(internal[i].sql, internal[i].nparams))
+			goto fail;
 	return true;
 fail:
 	routes_free();
@@ -139,9 +179,9 @@ routes_statement_of(const struct route *route)
 }
 
 int
-routes_ping_statement(void)
+routes_internal_statement(enum internal_statement which)
 {
-	return nstatements - 1;
+	return nstatements - STMT_INTERNAL_COUNT + (int)which;
 }
 
 void

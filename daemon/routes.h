@@ -16,8 +16,17 @@
 
 enum route_flags {
 	ROUTE_PUBLIC		= 1 << 0,	/* no bearer token needed */
-	ROUTE_ISSUES_TOKEN	= 1 << 1,	/* generates a token, passes its digest last */
 };
+
+/* Values certflowd adds after the request's own, for the SQL function. */
+enum route_extra {
+	EXTRA_END = 0,
+	EXTRA_NEW_TOKEN,	/* digest of a token generated here; the token joins the answer */
+	EXTRA_SEED,		/* 32 fresh random bytes (hex) for a draw */
+	EXTRA_DEFENSE_DUE_DAYS,	/* configuration: defense_due_days */
+	EXTRA_NOTE_GAP_DAYS,	/* configuration: note_gap_days */
+};
+#define ROUTE_MAX_EXTRAS 3
 
 struct route {
 	unsigned method;
@@ -25,12 +34,22 @@ struct route {
 	void (*handle)(struct request *r);
 	/*
 	 * For route_sql_handle: the statement's parameters are the token
-	 * digest, the request id, the path's ids, the body (when SCHEMA is set)
-	 * and the new token's digest (ROUTE_ISSUES_TOKEN), in that order.
+	 * digest, the request id, the path's ids, the body (when SCHEMA is
+	 * set), the query string as a JSON object (when QUERY is set), then
+	 * the EXTRAS in order.
 	 */
 	const char *sql;
-	const struct jf_schema *schema;	/* POST body; NULL: the route reads no body */
+	const struct jf_schema *schema;	/* body; NULL: the route reads no body */
+	const struct jf_schema *query;	/* query string; NULL: none accepted */
+	enum route_extra extras[ROUTE_MAX_EXTRAS];
 	unsigned flags;
+};
+
+/* Statements that serve no route: the daemon's own work. */
+enum internal_statement {
+	STMT_PING,		/* /healthz */
+	STMT_REASSIGN_OVERDUE,	/* the deadline scanner: (request id, seed, due days) */
+	STMT_INTERNAL_COUNT,
 };
 
 extern const struct route routes[];
@@ -50,7 +69,7 @@ void route_sql_handle(struct request *r);	/* route_sql.c */
 void route_healthz(struct request *r);		/* route_health.c */
 void route_metrics(struct request *r);		/* route_health.c */
 
-/* The healthz probe's statement index. */
-int routes_ping_statement(void);
+/* The prepared statement index of an internal statement. */
+int routes_internal_statement(enum internal_statement which);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -36,6 +37,7 @@ struct server {
 	struct evconnlistener *listener;
 	struct event *resume_accept;
 	struct db_pool *pool;
+	const struct config *cfg;
 	long long max_body;
 	bool draining;
 	int inflight;
@@ -91,6 +93,7 @@ request_free(struct request *r)
 {
 	r->srv->inflight--;
 	free(r->body);
+	free(r->query);
 	OPENSSL_cleanse(r->new_token, sizeof(r->new_token));
 	free(r);
 }
@@ -203,6 +206,7 @@ request_new(struct server *srv, struct evhttp_request *req)
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
 	r->srv = srv;
 	r->pool = srv->pool;
+	r->cfg = srv->cfg;
 	r->req = req;
 	r->route_index = -1;
 	r->method = method_of(req);
@@ -222,6 +226,16 @@ content_type_is_json(const char *value)
 	n = strcspn(value, "; \t");
 	return n == strlen("application/json") &&
 	    strncasecmp(value, "application/json", n) == 0;
+}
+
+static void
+reply_jsonin_error(struct request *r, const struct jsonin_error *jerr)
+{
+	struct problem p = { .status = jerr->status, .detail = jerr->detail,
+	    .field = jerr->field[0] != '\0' ? jerr->field : NULL,
+	    .line = jerr->line, .column = jerr->column };
+
+	request_reply_problem(r, &p);
 }
 
 /* Reads and validates the body against the route's schema; answers on failure. */
@@ -250,16 +264,75 @@ request_read_body(struct request *r)
 		len = 2;
 	if ((obj = jsonin_parse(text, len, &jerr)) == NULL ||
 	    !jsonin_validate(obj, r->route->schema, &jerr)) {
-		struct problem p = { .status = jerr.status, .detail = jerr.detail,
-		    .field = jerr.field[0] != '\0' ? jerr.field : NULL,
-		    .line = jerr.line, .column = jerr.column };
-
 		json_decref(obj);
-		request_reply_problem(r, &p);
+		reply_jsonin_error(r, &jerr);
 		return false;
 	}
 	json_decref(obj);
 	if ((r->body = strndup(text, len)) == NULL) {
+		request_fail(r, 500, "out of memory", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* The query string as a JSON object of strings; NULL with ERR set (400) on a repeated key. */
+static json_t *
+query_object(const char *query, struct jsonin_error *err)
+{
+	struct evkeyvalq kv;
+	struct evkeyval *e;
+	json_t *obj = NULL;
+
+	TAILQ_INIT(&kv);
+	memset(err, 0, sizeof(*err));
+	err->status = 400;
+	if (evhttp_parse_query_str(query, &kv) != 0) {
+		snprintf(err->detail, sizeof(err->detail), "malformed query string");
+		goto done;
+	}
+	obj = json_object();
+	TAILQ_FOREACH(e, &kv, next) {
+		json_t *value = json_string(e->value);
+
+		if (value == NULL || json_object_get(obj, e->key) != NULL ||
+		    json_object_set_new(obj, e->key, value) != 0) {
+			snprintf(err->detail, sizeof(err->detail),
+			    "query parameter given twice or not UTF-8");
+			snprintf(err->field, sizeof(err->field), "%.100s", e->key);
+			json_decref(obj);
+			obj = NULL;
+			break;
+		}
+	}
+done:
+	evhttp_clear_headers(&kv);
+	return obj;
+}
+
+/* Validates the query string against the route's; answers on failure. */
+static bool
+request_read_query(struct request *r)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	struct jsonin_error jerr;
+	json_t *obj;
+
+	if (q == NULL || *q == '\0')
+		return true;
+	if (r->route->query == NULL) {
+		request_fail(r, 422, "this route takes no query parameter", NULL);
+		return false;
+	}
+	if ((obj = query_object(q, &jerr)) == NULL ||
+	    !jsonin_validate(obj, r->route->query, &jerr)) {
+		json_decref(obj);
+		reply_jsonin_error(r, &jerr);
+		return false;
+	}
+	r->query = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (r->query == NULL) {
 		request_fail(r, 500, "out of memory", NULL);
 		return false;
 	}
@@ -313,7 +386,7 @@ request_route(struct request *r)
 	/* A caller without a usable token learns nothing, not even about its body. */
 	if (!(r->route->flags & ROUTE_PUBLIC) && !request_read_token(r))
 		return;
-	if (!request_read_body(r))
+	if (!request_read_query(r) || !request_read_body(r))
 		return;
 	r->route->handle(r);
 }
@@ -422,6 +495,7 @@ server_new(struct event_base *base, const struct config *cfg, struct tls *tls,
 	}
 	srv->base = base;
 	srv->pool = pool;
+	srv->cfg = cfg;
 	srv->max_body = cfg->max_body_size;
 	srv->http = evhttp_new(base);
 	srv->resume_accept = evtimer_new(base, resume_accept_cb, srv);

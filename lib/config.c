@@ -74,6 +74,10 @@ static const struct key keys[] = {
 	INT(shutdown_timeout_s, 0, 3600, 10, 0),
 	ENUM(log_level, level_choices, "info", KF_RELOAD),
 	STR(sql_dir, CF_SQL_DIR, KF_NONEMPTY),
+	/* the validation loop */
+	INT(defense_due_days, 1, 365, 14, 0),
+	INT(note_gap_days, 1, 365, 14, 0),
+	INT(deadline_scan_interval_s, 1, 86400, 60, 0),
 };
 
 #undef F

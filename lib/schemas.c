@@ -18,3 +18,90 @@ static const struct jf_field user_create_fields[] = {
 	  .nullable = true },
 };
 const struct jf_schema schema_user_create = JF_SCHEMA(user_create_fields);
+
+static const char *const verdict_choices[] = { "validated", "needs_improvement", NULL };
+static const char *const flag_choices[] = { "1", "0", "true", "false", NULL };
+
+#define CODE_FIELD { .name = "code", .type = JF_STRING, .required = true, .min = 1, \
+	.max = 64, .format = JF_FMT_CODE }
+#define TITLE_FIELD { .name = "title", .type = JF_STRING, .required = true, .min = 1, \
+	.max = 200 }
+#define ID_FIELD(n) { .name = n, .type = JF_ID, .required = true }
+#define SHA256_FIELD { .name = "sha256", .type = JF_STRING, .required = true, \
+	.format = JF_FMT_SHA256 }
+#define URI_FIELD { .name = "uri", .type = JF_STRING, .required = true, .min = 1, \
+	.max = 2048, .format = JF_FMT_URI }
+
+static const struct jf_field skill_fields[] = { CODE_FIELD, TITLE_FIELD };
+static const struct jf_schema skill_schema = JF_SCHEMA(skill_fields);
+
+static const struct jf_field project_fields[] = {
+	CODE_FIELD, TITLE_FIELD,
+	{ .name = "skills", .type = JF_ARRAY, .required = true, .min = 1, .max = 5,
+	  .item = JF_OBJECT, .sub = &skill_schema },
+};
+static const struct jf_schema project_schema = JF_SCHEMA(project_fields);
+
+static const struct jf_field path_create_fields[] = {
+	CODE_FIELD, TITLE_FIELD,
+	{ .name = "projects", .type = JF_ARRAY, .required = true, .min = 1, .max = 50,
+	  .item = JF_OBJECT, .sub = &project_schema },
+};
+const struct jf_schema schema_path_create = JF_SCHEMA(path_create_fields);
+
+static const struct jf_field qualification_fields[] = { ID_FIELD("path_id") };
+const struct jf_schema schema_qualification_create = JF_SCHEMA(qualification_fields);
+
+static const struct jf_field conflict_fields[] = {
+	ID_FIELD("evaluator_id"), ID_FIELD("student_id"),
+	{ .name = "reason", .type = JF_STRING, .required = true, .min = 1, .max = 2000 },
+};
+const struct jf_schema schema_conflict_create = JF_SCHEMA(conflict_fields);
+
+static const struct jf_field enrollment_fields[] = {
+	ID_FIELD("student_id"), ID_FIELD("path_id"), ID_FIELD("mentor_id"),
+	/* one or two projects: a certificate; absent: the whole diploma path */
+	{ .name = "projects", .type = JF_ARRAY, .min = 1, .max = 2, .item = JF_STRING,
+	  .format = JF_FMT_CODE },
+};
+const struct jf_schema schema_enrollment_create = JF_SCHEMA(enrollment_fields);
+
+static const struct jf_field note_fields[] = {
+	{ .name = "week", .type = JF_STRING, .required = true, .format = JF_FMT_ISO_WEEK },
+	{ .name = "progress", .type = JF_INT, .required = true, .min = 0, .max = 100 },
+	{ .name = "body", .type = JF_STRING, .required = true, .min = 1, .max = 20000 },
+	{ .name = "at_risk", .type = JF_BOOL, .required = true },
+};
+const struct jf_schema schema_note_create = JF_SCHEMA(note_fields);
+
+static const struct jf_field deliverable_fields[] = { TITLE_FIELD, URI_FIELD, SHA256_FIELD };
+static const struct jf_schema deliverable_schema = JF_SCHEMA(deliverable_fields);
+
+static const struct jf_field handover_fields[] = {
+	{ .name = "deliverables", .type = JF_ARRAY, .required = true, .min = 1, .max = 20,
+	  .item = JF_OBJECT, .sub = &deliverable_schema },
+};
+const struct jf_schema schema_handover = JF_SCHEMA(handover_fields);
+
+static const struct jf_field skill_result_fields[] = {
+	CODE_FIELD,
+	{ .name = "acquired", .type = JF_BOOL, .required = true },
+};
+static const struct jf_schema skill_result_schema = JF_SCHEMA(skill_result_fields);
+
+static const struct jf_field recording_fields[] = { URI_FIELD, SHA256_FIELD };
+static const struct jf_schema recording_schema = JF_SCHEMA(recording_fields);
+
+static const struct jf_field verdict_fields[] = {
+	{ .name = "verdict", .type = JF_STRING, .required = true, .choices = verdict_choices },
+	{ .name = "skills", .type = JF_ARRAY, .required = true, .min = 1, .max = 5,
+	  .item = JF_OBJECT, .sub = &skill_result_schema },
+	{ .name = "recording", .type = JF_OBJECT, .required = true, .sub = &recording_schema },
+	{ .name = "comment", .type = JF_STRING, .max = 20000, .nullable = true },
+};
+const struct jf_schema schema_verdict = JF_SCHEMA(verdict_fields);
+
+static const struct jf_field defense_query_fields[] = {
+	{ .name = "mine", .type = JF_STRING, .choices = flag_choices },
+};
+const struct jf_schema query_defenses = JF_SCHEMA(defense_query_fields);

@@ -42,6 +42,10 @@ struct config {
 	/* misc */
 	int log_level;			/* enum log_level */
 	char *sql_dir;
+	/* the validation loop */
+	int defense_due_days;		/* days an evaluator has for a defense */
+	int note_gap_days;		/* days without a weekly note before an alert */
+	int deadline_scan_interval_s;	/* how often overdue defenses are reassigned */
 };
 
 /* Fills every key with its default (strings strdup'ed; config_free releases). */

@@ -10,5 +10,15 @@
 
 extern const struct jf_schema schema_empty;		/* {} only */
 extern const struct jf_schema schema_user_create;	/* POST /v1/users */
+extern const struct jf_schema schema_path_create;	/* POST /v1/paths */
+extern const struct jf_schema schema_qualification_create; /* POST /v1/users/{id}/qualifications */
+extern const struct jf_schema schema_conflict_create;	/* POST /v1/conflicts */
+extern const struct jf_schema schema_enrollment_create;	/* POST /v1/enrollments */
+extern const struct jf_schema schema_note_create;	/* POST /v1/enrollments/{id}/notes */
+extern const struct jf_schema schema_handover;		/* POST /v1/attempts/{id}/handover */
+extern const struct jf_schema schema_verdict;		/* POST /v1/defenses/{id}/verdict */
+
+/* Query strings, as objects of string values. */
+extern const struct jf_schema query_defenses;		/* GET /v1/defenses */
 
 #endif

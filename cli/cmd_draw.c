@@ -1,0 +1,107 @@
+/*
+ * cmd_draw.c - "certflow draw replay ID": recomputes a stored evaluator draw
+ * with lib/draw.c from its seed and candidate list, and says whether the
+ * pick the database made is the one the reference implementation makes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <certflow/draw.h>
+
+#include "cli.h"
+
+/* Parses PostgreSQL's "{1,2,3}" into at most MAX integers; returns the count or -1. */
+static long
+parse_array(const char *text, long long *out, long max)
+{
+	const char *p = text;
+	char *end;
+	long n = 0;
+
+	if (*p++ != '{')
+		return -1;
+	while (*p != '}') {
+		if (n == max)
+			return -1;
+		out[n++] = strtoll(p, &end, 10);
+		if (end == p)
+			return -1;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+static bool
+hex_decode(const char *hex, unsigned char *out, size_t n)
+{
+	if (strncmp(hex, "\\x", 2) != 0 || strlen(hex + 2) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (unsigned char)v;
+	}
+	return true;
+}
+
+/* Recomputes the draw of row RES (seed, candidates, loads, pick); prints the verdict. */
+static int
+replay(const char *id, PGresult *res)
+{
+	unsigned char seed[DRAW_SEED_LEN];
+	long long ids_ll[4096], loads_ll[4096];
+	int64_t ids[4096], pick = 0;
+	int32_t loads[4096];
+	long n, nl;
+	long long stored = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+
+	n = parse_array(PQgetvalue(res, 0, 1), ids_ll, 4096);
+	nl = parse_array(PQgetvalue(res, 0, 2), loads_ll, 4096);
+	if (!hex_decode(PQgetvalue(res, 0, 0), seed, sizeof(seed)) || n <= 0 || n != nl) {
+		fprintf(stderr, "certflow: draw %s: unreadable seed or candidate list\n", id);
+		return 1;
+	}
+	for (long i = 0; i < n; i++) {
+		ids[i] = ids_ll[i];
+		loads[i] = (int32_t)loads_ll[i];
+	}
+	if (!draw_pick(seed, ids, loads, (size_t)n, &pick)) {
+		fprintf(stderr, "certflow: draw %s: cannot recompute\n", id);
+		return 1;
+	}
+	printf("draw %s: %ld candidates, stored pick %lld, recomputed pick %lld: %s\n",
+	    id, n, stored, (long long)pick, pick == stored ? "match" : "MISMATCH");
+	return pick == stored ? 0 : 1;
+}
+
+int
+cmd_draw(int argc, char **argv, const char *config_path)
+{
+	const char *params[1];
+	PGresult *res;
+	PGconn *pg;
+	int status = 1;
+
+	if (argc != 2 || strcmp(argv[0], "replay") != 0 || argv[1][0] == '\0' ||
+	    strspn(argv[1], "0123456789") != strlen(argv[1])) {
+		fprintf(stderr, "usage: certflow draw replay ID\n");
+		return 2;
+	}
+	if ((pg = cli_connect(config_path)) == NULL)
+		return 1;
+	params[0] = argv[1];
+	res = PQexecParams(pg, "SELECT seed, candidates, loads, pick FROM draws "
+	    "WHERE id = $1::bigint", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "certflow: %s", PQresultErrorMessage(res));
+	else if (PQntuples(res) != 1)
+		fprintf(stderr, "certflow: no draw %s\n", argv[1]);
+	else
+		status = replay(argv[1], res);
+	PQclear(res);
+	PQfinish(pg);
+	return status;
+}

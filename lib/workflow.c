@@ -1,0 +1,78 @@
+/*
+ * workflow.c - owns the transition table of attempts and enrollments.
+ * Pure data and lookups. Adding a state or an event means adding rows here;
+ * the database receives them at the next certflowd --migrate.
+ */
+#include <string.h>
+
+#include <certflow/workflow.h>
+
+const char *const workflow_attempt_states[] = {
+	"pending",		/* a later project of the path, not open yet */
+	"mentoring",		/* weekly notes with the mentor */
+	"awaiting_defense",	/* handed over; an evaluator was drawn */
+	"validated",
+	NULL,
+};
+
+const char *const workflow_enrollment_states[] = {
+	"in_progress", "awaiting_jury", "completed", "awarded", "refused", "excluded",
+	NULL,
+};
+
+const struct wf_transition workflow_table[] = {
+	/* the project loop */
+	{ "attempt", "pending", "open", "system", "mentoring" },
+	{ "attempt", "mentoring", "handover", "mentor", "awaiting_defense" },
+	{ "attempt", "awaiting_defense", "verdict_validated", "evaluator", "validated" },
+	{ "attempt", "awaiting_defense", "verdict_needs_improvement", "evaluator", "mentoring" },
+	{ "attempt", "awaiting_defense", "reassign", "pedagogy", "awaiting_defense" },
+	{ "attempt", "awaiting_defense", "reassign", "system", "awaiting_defense" },
+	/* the enrollment, once its last project is validated */
+	{ "enrollment", "in_progress", "complete_diploma", "system", "awaiting_jury" },
+	{ "enrollment", "in_progress", "complete_certificate", "system", "completed" },
+};
+const size_t workflow_table_len = sizeof(workflow_table) / sizeof(workflow_table[0]);
+
+const char *const workflow_events[] = {
+	"open", "handover", "verdict_validated", "verdict_needs_improvement", "reassign",
+	"complete_diploma", "complete_certificate",
+	NULL,
+};
+
+const char *const workflow_roles[] = {
+	"system", "admin", "pedagogy", "mentor", "evaluator", "jury", "student",
+	NULL,
+};
+
+const char *
+workflow_next(const char *entity, const char *from, const char *event, const char *role)
+{
+	for (size_t i = 0; i < workflow_table_len; i++) {
+		const struct wf_transition *t = &workflow_table[i];
+
+		if (strcmp(t->entity, entity) == 0 && strcmp(t->from, from) == 0 &&
+		    strcmp(t->event, event) == 0 && strcmp(t->role, role) == 0)
+			return t->to;
+	}
+	return NULL;
+}
+
+static bool
+in_list(const char *const *list, const char *s)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+bool
+workflow_state_valid(const char *entity, const char *state)
+{
+	if (strcmp(entity, "attempt") == 0)
+		return in_list(workflow_attempt_states, state);
+	if (strcmp(entity, "enrollment") == 0)
+		return in_list(workflow_enrollment_states, state);
+	return false;
+}
