@@ -12,7 +12,7 @@
 
 #include <certflow/config.h>
 
-#define DB_MAX_PARAMS 8
+#define DB_MAX_PARAMS 10
 
 /* A statement prepared on every pooled connection as soon as it connects. */
 struct db_statement {

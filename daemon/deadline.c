@@ -22,7 +22,6 @@
 struct deadline_scanner {
 	struct db_pool *pool;
 	struct event *timer;
-	int due_days;
 	int steps;		/* steps left in this scan */
 	bool running;		/* a step is in flight */
 };
@@ -55,7 +54,7 @@ static void
 scan_step(struct deadline_scanner *s)
 {
 	unsigned char seed[DRAW_SEED_LEN], raw[8];
-	char seed_hex[2 * DRAW_SEED_LEN + 1], rid[32], raw_hex[17], days[16];
+	char seed_hex[2 * DRAW_SEED_LEN + 1], rid[32], raw_hex[17];
 	const char *params[3];
 
 	if (!draw_seed(seed) || RAND_bytes(raw, sizeof(raw)) != 1) {
@@ -65,10 +64,9 @@ scan_step(struct deadline_scanner *s)
 	hex_encode(seed, sizeof(seed), seed_hex);
 	hex_encode(raw, sizeof(raw), raw_hex);
 	snprintf(rid, sizeof(rid), "deadline-%s", raw_hex);
-	snprintf(days, sizeof(days), "%d", s->due_days);
 	params[0] = rid;
 	params[1] = seed_hex;
-	params[2] = days;
+	params[2] = routes_settings();
 	if (db_pool_submit(s->pool, routes_internal_statement(STMT_REASSIGN_OVERDUE), 3,
 	    params, step_done, s))
 		s->running = true;
@@ -94,7 +92,6 @@ deadline_new(struct event_base *base, struct db_pool *pool, const struct config 
 	if (s == NULL)
 		return NULL;
 	s->pool = pool;
-	s->due_days = cfg->defense_due_days;
 	s->timer = event_new(base, -1, EV_PERSIST, scan_cb, s);
 	if (s->timer == NULL || event_add(s->timer, &every) != 0) {
 		deadline_free(s);

@@ -147,7 +147,7 @@ daemon_start(struct daemon *d)
 		log_error("TLS: %s", err);
 		return false;
 	}
-	if (!routes_init() || !metrics_init(routes_labels(), nroutes)) {
+	if (!routes_init(&d->cfg) || !metrics_init(routes_labels(), nroutes)) {
 		log_error("out of memory");
 		return false;
 	}

@@ -35,18 +35,16 @@ add_extras(struct request *r, const char **params, int *n, char buf[][TOKEN_DIGE
 			hex_encode(bytes, sizeof(bytes), buf[i]);
 			break;
 		case EXTRA_SEED:
+		case EXTRA_SEED2:
 			if (!draw_seed(bytes)) {
 				request_fail(r, 500, "cannot draw a random seed", NULL);
 				return false;
 			}
 			hex_encode(bytes, sizeof(bytes), buf[i]);
 			break;
-		case EXTRA_DEFENSE_DUE_DAYS:
-			snprintf(buf[i], sizeof(buf[i]), "%d", r->cfg->defense_due_days);
-			break;
-		case EXTRA_NOTE_GAP_DAYS:
-			snprintf(buf[i], sizeof(buf[i]), "%d", r->cfg->note_gap_days);
-			break;
+		case EXTRA_SETTINGS:
+			params[(*n)++] = routes_settings();
+			continue;
 		case EXTRA_END:
 			break;
 		}

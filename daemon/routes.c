@@ -49,25 +49,25 @@ const struct route routes[] = {
 	POST("/v1/enrollments/{id}/notes", "note_create", "$1, $2, $3::bigint, $4::jsonb",
 	    .schema = &schema_note_create),
 	GET("/v1/enrollments/{id}/notes", "note_list", "$1, $2, $3::bigint"),
-	GET("/v1/alerts", "alert_list", "$1, $2, $3::int", .extras = { EXTRA_NOTE_GAP_DAYS }),
+	GET("/v1/alerts", "alert_list", "$1, $2, $3::jsonb", .extras = { EXTRA_SETTINGS }),
 
 	/* handover, defenses, verdicts */
 	POST("/v1/attempts/{id}/handover", "attempt_handover",
-	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::int", .schema = &schema_handover,
-	    .extras = { EXTRA_SEED, EXTRA_DEFENSE_DUE_DAYS }),
+	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_handover,
+	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
 	GET("/v1/defenses", "defense_list", "$1, $2, $3::jsonb", .query = &query_defenses),
 	POST("/v1/defenses/{id}/verdict", "defense_verdict", "$1, $2, $3::bigint, $4::jsonb",
 	    .schema = &schema_verdict),
 	POST("/v1/defenses/{id}/reassign", "defense_reassign",
-	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::int", .schema = &schema_empty,
-	    .extras = { EXTRA_SEED, EXTRA_DEFENSE_DUE_DAYS }),
+	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_empty,
+	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 
 static const struct db_statement internal[STMT_INTERNAL_COUNT] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
 	[STMT_REASSIGN_OVERDUE] = { "reassign_overdue",
-	    SQL_CALL("reassign_overdue", "$1, $2, $3::int"), 3 },
+	    SQL_CALL("reassign_overdue", "$1, $2, $3::jsonb"), 3 },
 };
 
 static struct route_pattern *patterns;
@@ -76,6 +76,7 @@ static struct db_statement *statements;	/* one per SQL route, then ping */
 static int *statement_of;		/* route index -> statement index or -1 */
 static char **statement_names;
 static int nstatements;
+static char *settings;
 
 static int
 count_params(const struct route *rt)
@@ -120,8 +121,31 @@ add_label(size_t i)
 	return true;
 }
 
+/* The settings the SQL functions read, from the configuration. */
+static bool
+build_settings(const struct config *cfg)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf),
+	    "{\"defense_due_days\": %d, \"note_gap_days\": %d, \"review_rate\": %.6f, "
+	    "\"review_due_days\": %d, \"agreement_floor\": %.6f, "
+	    "\"calibration_min_reviews\": %d}",
+	    cfg->defense_due_days, cfg->note_gap_days, cfg->review_rate,
+	    cfg->review_due_days, cfg->agreement_floor, cfg->calibration_min_reviews);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return false;
+	return (settings = strdup(buf)) != NULL;
+}
+
+const char *
+routes_settings(void)
+{
+	return settings;
+}
+
 bool
-routes_init(void)
+routes_init(const struct config *cfg)
 {
 	patterns = calloc(nroutes, sizeof(*patterns));
 	labels = calloc(nroutes + 1, sizeof(*labels));
@@ -129,7 +153,7 @@ routes_init(void)
 	statement_names = calloc(nroutes + STMT_INTERNAL_COUNT, sizeof(*statement_names));
 	statement_of = calloc(nroutes, sizeof(*statement_of));
 	if (patterns == NULL || labels == NULL || statements == NULL ||
-	    statement_names == NULL || statement_of == NULL)
+	    statement_names == NULL || statement_of == NULL || !build_settings(cfg))
 		goto fail;
 	for (size_t i = 0; i < nroutes; i++) {
 		patterns[i].method = routes[i].method;
@@ -196,6 +220,8 @@ routes_free(void)
 	free(statements);
 	free(statement_names);
 	free(statement_of);
+	free(settings);
+	settings = NULL;
 	patterns = NULL;
 	labels = NULL;
 	statements = NULL;

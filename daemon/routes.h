@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include <certflow/config.h>
 #include <certflow/jsonin.h>
 #include <certflow/router.h>
 
@@ -23,10 +24,10 @@ enum route_extra {
 	EXTRA_END = 0,
 	EXTRA_NEW_TOKEN,	/* digest of a token generated here; the token joins the answer */
 	EXTRA_SEED,		/* 32 fresh random bytes (hex) for a draw */
-	EXTRA_DEFENSE_DUE_DAYS,	/* configuration: defense_due_days */
-	EXTRA_NOTE_GAP_DAYS,	/* configuration: note_gap_days */
+	EXTRA_SEED2,		/* a second, independent seed */
+	EXTRA_SETTINGS,		/* the workflow settings of the configuration, as JSON */
 };
-#define ROUTE_MAX_EXTRAS 3
+#define ROUTE_MAX_EXTRAS 4
 
 struct route {
 	unsigned method;
@@ -48,7 +49,7 @@ struct route {
 /* Statements that serve no route: the daemon's own work. */
 enum internal_statement {
 	STMT_PING,		/* /healthz */
-	STMT_REASSIGN_OVERDUE,	/* the deadline scanner: (request id, seed, due days) */
+	STMT_REASSIGN_OVERDUE,	/* the deadline scanner: (request id, seed, settings) */
 	STMT_INTERNAL_COUNT,
 };
 
@@ -56,7 +57,9 @@ extern const struct route routes[];
 extern const size_t nroutes;
 
 /* Router patterns, metric labels and prepared statements derived from routes[]. */
-bool routes_init(void) __attribute__((warn_unused_result));
+bool routes_init(const struct config *cfg) __attribute__((warn_unused_result));
+/* {"defense_due_days": 14, ...}: what EXTRA_SETTINGS passes; built by routes_init. */
+const char *routes_settings(void);
 const struct route_pattern *routes_patterns(void);
 const char *const *routes_labels(void);
 const struct db_statement *routes_statements(int *n);

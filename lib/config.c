@@ -21,7 +21,7 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-enum key_type { KT_STRING, KT_INT, KT_SIZE, KT_ENUM };
+enum key_type { KT_STRING, KT_INT, KT_SIZE, KT_ENUM, KT_FRACTION };
 
 enum key_flag {
 	KF_REQUIRED	= 1 << 0,	/* must appear in the file (no default) */
@@ -78,6 +78,11 @@ static const struct key keys[] = {
 	INT(defense_due_days, 1, 365, 14, 0),
 	INT(note_gap_days, 1, 365, 14, 0),
 	INT(deadline_scan_interval_s, 1, 86400, 60, 0),
+	/* double-blind review */
+	{ "review_rate", KT_FRACTION, F(review_rate), 0, 1, "0.10", NULL, 0 },
+	INT(review_due_days, 1, 365, 7, 0),
+	{ "agreement_floor", KT_FRACTION, F(agreement_floor), 0, 1, "0.80", NULL, 0 },
+	INT(calibration_min_reviews, 1, 100000, 10, 0),
 };
 
 #undef F
@@ -223,6 +228,25 @@ set_size(struct parser *p, struct config *cfg, const struct key *k, const char *
 	return true;
 }
 
+/* A decimal fraction in [0, 1] ("0.10", "1", ".5"), stored as a double. */
+static bool
+set_fraction(struct parser *p, struct config *cfg, const struct key *k, const char *v)
+{
+	size_t digits = strspn(v, "0123456789"), frac = 0;
+	double x;
+
+	if (v[digits] == '.')
+		frac = strspn(v + digits + 1, "0123456789");
+	if ((digits == 0 && frac == 0) ||
+	    v[digits + (v[digits] == '.' ? 1 + frac : 0)] != '\0')
+		return errorf(p, "%s: '%s' is not a decimal number such as 0.10", k->name, v);
+	x = strtod(v, NULL);
+	if (x < 0.0 || x > 1.0)
+		return errorf(p, "%s: '%s' is out of range 0..1", k->name, v);
+	*(double *)field_at(cfg, k) = x;
+	return true;
+}
+
 static bool
 set_enum(struct parser *p, struct config *cfg, const struct key *k, const char *v)
 {
@@ -265,6 +289,7 @@ set_value(struct parser *p, struct config *cfg, const struct key *k, const char 
 	case KT_INT: return set_int(p, cfg, k, v);
 	case KT_SIZE: return set_size(p, cfg, k, v);
 	case KT_ENUM: return set_enum(p, cfg, k, v);
+	case KT_FRACTION: return set_fraction(p, cfg, k, v);
 	}
 	return errorf(p, "%s: unknown key type", k->name);
 }

@@ -549,21 +549,37 @@ BEGIN
 END
 $$;
 
--- GET /v1/enrollments/{id} (the student, their mentor, pedagogy, admin; 404 to others)
-CREATE FUNCTION api.enrollment_get(p_token text, p_request_id text, p_id bigint,
-	OUT status int, OUT body json)
+-- Authenticates a reader of enrollment P_ID: the student, their mentor,
+-- pedagogy or admin. Anyone else gets the same 404 as for a missing one.
+CREATE FUNCTION api.authorize_enrollment_reader(p_token text, p_id bigint,
+	OUT user_id bigint, OUT status int, OUT body json)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	a record;
 	e enrollments;
 BEGIN
 	a := api.authorize(p_token, NULL);
+	user_id := a.user_id; status := a.status; body := a.body;
 	IF a.status <> 0 THEN
-		status := a.status; body := a.body; RETURN;
+		RETURN;
 	END IF;
 	SELECT * INTO e FROM enrollments WHERE id = p_id;
 	IF NOT FOUND OR NOT api.can_read_enrollment(a.user_id, a.roles, e) THEN
-		status := 404; body := api.err('no such enrollment'); RETURN;
+		status := 404; body := api.err('no such enrollment');
+	END IF;
+END
+$$;
+
+-- GET /v1/enrollments/{id} (the student, their mentor, pedagogy, admin; 404 to others)
+CREATE FUNCTION api.enrollment_get(p_token text, p_request_id text, p_id bigint,
+	OUT status int, OUT body json)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	a record;
+BEGIN
+	a := api.authorize_enrollment_reader(p_token, p_id);
+	IF a.status <> 0 THEN
+		status := a.status; body := a.body; RETURN;
 	END IF;
 	status := 200;
 	body := api.enrollment_json(p_id)::json;
@@ -620,15 +636,10 @@ CREATE FUNCTION api.note_list(p_token text, p_request_id text, p_enrollment bigi
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	a record;
-	e enrollments;
 BEGIN
-	a := api.authorize(p_token, NULL);
+	a := api.authorize_enrollment_reader(p_token, p_enrollment);
 	IF a.status <> 0 THEN
 		status := a.status; body := a.body; RETURN;
-	END IF;
-	SELECT * INTO e FROM enrollments WHERE id = p_enrollment;
-	IF NOT FOUND OR NOT api.can_read_enrollment(a.user_id, a.roles, e) THEN
-		status := 404; body := api.err('no such enrollment'); RETURN;
 	END IF;
 	status := 200;
 	SELECT coalesce(json_agg(json_build_object('id', n.id, 'week', n.week,
@@ -640,11 +651,12 @@ $$;
 
 -- GET /v1/alerts (pedagogy, admin): running enrollments whose latest note
 -- is at risk, or without a note for more than P_GAP_DAYS.
-CREATE FUNCTION api.alert_list(p_token text, p_request_id text, p_gap_days int,
+CREATE FUNCTION api.alert_list(p_token text, p_request_id text, p_settings jsonb,
 	OUT status int, OUT body json)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	a record;
+	p_gap_days int := (p_settings ->> 'note_gap_days')::int;
 BEGIN
 	a := api.authorize(p_token, '{pedagogy,admin}');
 	IF a.status <> 0 THEN
@@ -673,9 +685,10 @@ $$;
 
 -- POST /v1/attempts/{id}/handover (this enrollment's mentor)
 CREATE FUNCTION api.attempt_handover(p_token text, p_request_id text, p_attempt bigint,
-	p_body jsonb, p_seed text, p_due_days int, OUT status int, OUT body json)
+	p_body jsonb, p_seed text, p_settings jsonb, OUT status int, OUT body json)
 LANGUAGE plpgsql AS $$
 DECLARE
+	p_due_days int := (p_settings ->> 'defense_due_days')::int;
 	a record;
 	t attempts;
 	e enrollments;
@@ -921,7 +934,7 @@ $$;
 
 -- POST /v1/defenses/{id}/reassign (pedagogy)
 CREATE FUNCTION api.defense_reassign(p_token text, p_request_id text, p_defense bigint,
-	p_body jsonb, p_seed text, p_due_days int, OUT status int, OUT body json)
+	p_body jsonb, p_seed text, p_settings jsonb, OUT status int, OUT body json)
 LANGUAGE plpgsql AS $$
 DECLARE
 	a record;
@@ -932,7 +945,7 @@ BEGIN
 	END IF;
 	SELECT r.status, r.body INTO status, body
 	FROM api.defense_reassign_as(a.user_id, 'pedagogy', p_request_id, p_defense,
-	    p_seed, p_due_days) r;
+	    p_seed, (p_settings ->> 'defense_due_days')::int) r;
 END
 $$;
 
@@ -940,7 +953,7 @@ $$;
 -- overdue pending defense, if any. One instance at a time works (advisory
 -- lock), and SKIP LOCKED leaves defenses that a request holds. 204 = nothing
 -- to do; a defense without another eligible evaluator gets one more day.
-CREATE FUNCTION api.reassign_overdue(p_request_id text, p_seed text, p_due_days int,
+CREATE FUNCTION api.reassign_overdue(p_request_id text, p_seed text, p_settings jsonb,
 	OUT status int, OUT body json)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -956,7 +969,8 @@ BEGIN
 		status := 204; RETURN;
 	END IF;
 	SELECT r.status, r.body INTO status, body
-	FROM api.defense_reassign_as(NULL, 'system', p_request_id, v_id, p_seed, p_due_days) r;
+	FROM api.defense_reassign_as(NULL, 'system', p_request_id, v_id, p_seed,
+	    (p_settings ->> 'defense_due_days')::int) r;
 	IF status = 409 THEN
 		UPDATE defenses SET due_at = now() + interval '1 day' WHERE id = v_id;
 		PERFORM api.audit(NULL, p_request_id, 'defense.overdue', 'defense', v_id,

@@ -46,6 +46,11 @@ struct config {
 	int defense_due_days;		/* days an evaluator has for a defense */
 	int note_gap_days;		/* days without a weekly note before an alert */
 	int deadline_scan_interval_s;	/* how often overdue defenses are reassigned */
+	/* double-blind review */
+	double review_rate;		/* base probability that a verdict is reviewed */
+	int review_due_days;		/* days a reviewer has */
+	double agreement_floor;		/* calibration flags evaluators below it */
+	int calibration_min_reviews;	/* fewer reviewed defenses: sampled more */
 };
 
 /* Fills every key with its default (strings strdup'ed; config_free releases). */
