@@ -173,6 +173,8 @@ route_sql_done(void *arg, enum db_outcome outcome, const PGresult *res)
 	body = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
 	if (status >= 400)
 		reply_function_error(r, status, body);
+	else if (r->route->finish != NULL && body != NULL)
+		r->route->finish(r, status, body);
 	else if (r->new_token[0] != '\0' && status == 201 && body != NULL)
 		reply_with_token(r, status, body);
 	else

@@ -55,12 +55,30 @@ const struct route routes[] = {
 	POST("/v1/attempts/{id}/handover", "attempt_handover",
 	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_handover,
 	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
-	GET("/v1/defenses", "defense_list", "$1, $2, $3::jsonb", .query = &query_defenses),
-	POST("/v1/defenses/{id}/verdict", "defense_verdict", "$1, $2, $3::bigint, $4::jsonb",
-	    .schema = &schema_verdict),
+	GET("/v1/defenses", "defense_list", "$1, $2, $3::jsonb", .query = &query_mine),
+	POST("/v1/defenses/{id}/verdict", "defense_verdict",
+	    "$1, $2, $3::bigint, $4::jsonb, $5, $6, $7::jsonb", .schema = &schema_verdict,
+	    .extras = { EXTRA_SEED, EXTRA_SEED2, EXTRA_SETTINGS }),
 	POST("/v1/defenses/{id}/reassign", "defense_reassign",
 	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_empty,
 	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
+
+	/* double-blind review and calibration */
+	POST("/v1/defenses/{id}/reviews", "review_request",
+	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_empty,
+	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
+	GET("/v1/reviews", "review_list", "$1, $2, $3::jsonb", .query = &query_mine),
+	POST("/v1/reviews/{id}/verdict", "review_verdict", "$1, $2, $3::bigint, $4::jsonb",
+	    .schema = &schema_review_verdict),
+	GET("/v1/disagreements", "disagreement_list", "$1, $2, $3::jsonb",
+	    .query = &query_disagreements),
+	POST("/v1/disagreements/{id}/resolve", "disagreement_resolve",
+	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_disagreement_resolve),
+	GET("/v1/evaluators/{id}/calibration", "calibration_get",
+	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .query = &query_calibration,
+	    .extras = { EXTRA_SETTINGS }, .finish = route_calibration_one),
+	GET("/v1/calibration", "calibration_list", "$1, $2, $3::jsonb",
+	    .extras = { EXTRA_SETTINGS }, .finish = route_calibration_all),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 

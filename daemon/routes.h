@@ -44,6 +44,8 @@ struct route {
 	const struct jf_schema *query;	/* query string; NULL: none accepted */
 	enum route_extra extras[ROUTE_MAX_EXTRAS];
 	unsigned flags;
+	/* Optional: turns a 2xx (status, body) of the SQL function into the answer. */
+	void (*finish)(struct request *r, int status, const char *body);
 };
 
 /* Statements that serve no route: the daemon's own work. */
@@ -71,6 +73,8 @@ void routes_free(void);
 void route_sql_handle(struct request *r);	/* route_sql.c */
 void route_healthz(struct request *r);		/* route_health.c */
 void route_metrics(struct request *r);		/* route_health.c */
+void route_calibration_one(struct request *r, int status, const char *body);
+void route_calibration_all(struct request *r, int status, const char *body);
 
 /* The prepared statement index of an internal statement. */
 int routes_internal_statement(enum internal_statement which);

@@ -101,7 +101,35 @@ static const struct jf_field verdict_fields[] = {
 };
 const struct jf_schema schema_verdict = JF_SCHEMA(verdict_fields);
 
-static const struct jf_field defense_query_fields[] = {
+static const struct jf_field review_verdict_fields[] = {
+	{ .name = "verdict", .type = JF_STRING, .required = true, .choices = verdict_choices },
+	{ .name = "skills", .type = JF_ARRAY, .required = true, .min = 1, .max = 5,
+	  .item = JF_OBJECT, .sub = &skill_result_schema },
+	{ .name = "comment", .type = JF_STRING, .max = 20000, .nullable = true },
+};
+const struct jf_schema schema_review_verdict = JF_SCHEMA(review_verdict_fields);
+
+static const char *const outcome_choices[] = {
+	"original_upheld", "original_overturned", NULL,
+};
+static const struct jf_field resolve_fields[] = {
+	{ .name = "outcome", .type = JF_STRING, .required = true, .choices = outcome_choices },
+	{ .name = "comment", .type = JF_STRING, .required = true, .min = 1, .max = 20000 },
+};
+const struct jf_schema schema_disagreement_resolve = JF_SCHEMA(resolve_fields);
+
+static const struct jf_field mine_query_fields[] = {
 	{ .name = "mine", .type = JF_STRING, .choices = flag_choices },
 };
-const struct jf_schema query_defenses = JF_SCHEMA(defense_query_fields);
+const struct jf_schema query_mine = JF_SCHEMA(mine_query_fields);
+
+static const char *const disagreement_state_choices[] = { "open", "resolved", NULL };
+static const struct jf_field disagreement_query_fields[] = {
+	{ .name = "state", .type = JF_STRING, .choices = disagreement_state_choices },
+};
+const struct jf_schema query_disagreements = JF_SCHEMA(disagreement_query_fields);
+
+static const struct jf_field calibration_query_fields[] = {
+	{ .name = "since", .type = JF_STRING, .format = JF_FMT_TIMESTAMP },
+};
+const struct jf_schema query_calibration = JF_SCHEMA(calibration_query_fields);

@@ -20,6 +20,14 @@ const char *const workflow_enrollment_states[] = {
 	NULL,
 };
 
+const char *const workflow_review_states[] = {
+	"pending",		/* a reviewer was drawn; due at due_at */
+	"submitted",		/* the reviewer said whether they would have validated */
+	NULL,
+};
+
+const char *const workflow_disagreement_states[] = { "open", "resolved", NULL };
+
 const struct wf_transition workflow_table[] = {
 	/* the project loop */
 	{ "attempt", "pending", "open", "system", "mentoring" },
@@ -28,16 +36,30 @@ const struct wf_transition workflow_table[] = {
 	{ "attempt", "awaiting_defense", "verdict_needs_improvement", "evaluator", "mentoring" },
 	{ "attempt", "awaiting_defense", "reassign", "pedagogy", "awaiting_defense" },
 	{ "attempt", "awaiting_defense", "reassign", "system", "awaiting_defense" },
+	/* a blind review overturned the validated verdict: back to the mentor */
+	{ "attempt", "validated", "overturn", "pedagogy", "mentoring" },
 	/* the enrollment, once its last project is validated */
 	{ "enrollment", "in_progress", "complete_diploma", "system", "awaiting_jury" },
 	{ "enrollment", "in_progress", "complete_certificate", "system", "completed" },
+	/* ...and when one of its projects goes back to the mentor */
+	{ "enrollment", "awaiting_jury", "reopen", "system", "in_progress" },
+	{ "enrollment", "completed", "reopen", "system", "in_progress" },
+	/* double-blind review */
+	{ "review", "pending", "submit", "evaluator", "submitted" },
+	{ "review", "pending", "reassign", "system", "pending" },
+	{ "disagreement", "open", "resolve", "pedagogy", "resolved" },
 };
 const size_t workflow_table_len = sizeof(workflow_table) / sizeof(workflow_table[0]);
 
 const char *const workflow_events[] = {
 	"open", "handover", "verdict_validated", "verdict_needs_improvement", "reassign",
-	"complete_diploma", "complete_certificate",
+	"overturn", "complete_diploma", "complete_certificate", "reopen", "submit",
+	"resolve",
 	NULL,
+};
+
+const char *const workflow_entities[] = {
+	"attempt", "enrollment", "review", "disagreement", NULL,
 };
 
 const char *const workflow_roles[] = {
@@ -67,12 +89,24 @@ in_list(const char *const *list, const char *s)
 	return false;
 }
 
+const char *const *
+workflow_states(const char *entity)
+{
+	if (strcmp(entity, "attempt") == 0)
+		return workflow_attempt_states;
+	if (strcmp(entity, "enrollment") == 0)
+		return workflow_enrollment_states;
+	if (strcmp(entity, "review") == 0)
+		return workflow_review_states;
+	if (strcmp(entity, "disagreement") == 0)
+		return workflow_disagreement_states;
+	return NULL;
+}
+
 bool
 workflow_state_valid(const char *entity, const char *state)
 {
-	if (strcmp(entity, "attempt") == 0)
-		return in_list(workflow_attempt_states, state);
-	if (strcmp(entity, "enrollment") == 0)
-		return in_list(workflow_enrollment_states, state);
-	return false;
+	const char *const *states = workflow_states(entity);
+
+	return states != NULL && in_list(states, state);
 }

@@ -269,13 +269,23 @@ BEGIN
 END
 $$;
 
--- Draws an evaluator for a defense of STUDENT on PATH: qualified evaluators
--- who are not the student, not the mentor, not in declared conflict with the
--- student and not EXCLUDE; fewest pending defenses first; uniform among those
--- by the seed. Stores the draw and returns its id and pick, or NULLs when
--- nobody is eligible (nothing is then written).
-CREATE FUNCTION api.draw_evaluator(p_path bigint, p_student bigint, p_mentor bigint,
-	p_exclude bigint, p_seed bytea, OUT draw_id bigint, OUT pick bigint)
+-- What an evaluator has on their plate, for the draw: open defenses (0003
+-- adds open reviews for the kind 'review').
+CREATE FUNCTION api.open_load(p_kind text, p_evaluator bigint)
+RETURNS int LANGUAGE sql STABLE AS $$
+	SELECT count(*)::int FROM defenses d
+	WHERE d.evaluator_id = p_evaluator AND d.state = 'pending'
+$$;
+
+-- Draws an evaluator for a defense (P_KIND 'defense') or a blind review
+-- ('review') of STUDENT on PATH: qualified evaluators who are not the
+-- student, not the mentor, not in declared conflict with the student and not
+-- in P_EXCLUDE; fewest open defenses (or open reviews) first; uniform among
+-- those by the seed. Stores the draw and returns its id and pick, or NULLs
+-- when nobody is eligible (nothing is then written).
+CREATE FUNCTION api.draw_evaluator(p_kind text, p_path bigint, p_student bigint,
+	p_mentor bigint, p_exclude bigint[], p_seed bytea,
+	OUT draw_id bigint, OUT pick bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
 	v_ids bigint[];
@@ -284,13 +294,11 @@ DECLARE
 BEGIN
 	SELECT array_agg(c.id ORDER BY c.id), array_agg(c.load ORDER BY c.id)
 	INTO v_ids, v_loads
-	FROM (SELECT u.id,
-		     (SELECT count(*)::int FROM defenses d
-		      WHERE d.evaluator_id = u.id AND d.state = 'pending') AS load
+	FROM (SELECT u.id, api.open_load(p_kind, u.id) AS load
 	      FROM users u JOIN qualifications q ON q.evaluator_id = u.id
 	      WHERE q.path_id = p_path AND 'evaluator' = ANY (u.roles)
 		AND u.id <> p_student AND u.id <> p_mentor
-		AND u.id IS DISTINCT FROM p_exclude
+		AND NOT u.id = ANY (coalesce(p_exclude, '{}'))
 		AND NOT EXISTS (SELECT 1 FROM conflicts k
 				WHERE k.evaluator_id = u.id AND k.student_id = p_student)) c;
 	IF v_ids IS NULL THEN
@@ -301,7 +309,7 @@ BEGIN
 	WHERE load = (SELECT min(l) FROM unnest(v_loads) l);
 	pick := v_lowest[1 + api.draw_index(p_seed, cardinality(v_lowest))];
 	INSERT INTO draws (kind, seed, candidates, loads, pick)
-	VALUES ('defense', p_seed, v_ids, v_loads, pick)
+	VALUES (p_kind, p_seed, v_ids, v_loads, pick)
 	RETURNING id INTO draw_id;
 END
 $$;
@@ -717,7 +725,8 @@ BEGIN
 		body := api.err(format('the attempt is %s; a handover is possible only from mentoring', t.state));
 		RETURN;
 	END IF;
-	dr := api.draw_evaluator(e.path_id, e.student_id, e.mentor_id, NULL, decode(p_seed, 'hex'));
+	dr := api.draw_evaluator('defense', e.path_id, e.student_id, e.mentor_id, NULL,
+	    decode(p_seed, 'hex'));
 	IF dr.pick IS NULL THEN
 		status := 409;
 		body := api.err('no eligible evaluator: none is qualified for this path '
@@ -781,9 +790,49 @@ BEGIN
 END
 $$;
 
+-- Called in the verdict's transaction once it is recorded; 0003 (double-blind
+-- review) replaces it to sample the verdict for a review.
+CREATE FUNCTION api.after_verdict(d defenses, p_request_id text, p_sample_seed bytea,
+	p_draw_seed bytea, p_settings jsonb)
+RETURNS void LANGUAGE sql AS $$ SELECT $$;
+
+-- Checks a verdict's per-skill results against PROJECT: every skill exactly
+-- once, and "validated" only with every skill acquired. NULL when fine, else
+-- the error body naming the field.
+CREATE FUNCTION api.skills_problem(p_project bigint, p_skills jsonb, p_verdict text)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_bad text;
+BEGIN
+	SELECT format('skills[%s].code', o - 1) INTO v_bad
+	FROM jsonb_array_elements(p_skills) WITH ORDINALITY AS x (s, o)
+	WHERE NOT EXISTS (SELECT 1 FROM skills k WHERE k.project_id = p_project
+			  AND k.code = x.s ->> 'code')
+	   OR o > (SELECT min(o2) FROM jsonb_array_elements(p_skills)
+		   WITH ORDINALITY AS y (s2, o2) WHERE y.s2 ->> 'code' = x.s ->> 'code')
+	ORDER BY o LIMIT 1;
+	IF v_bad IS NOT NULL THEN
+		RETURN api.err('names no skill of this project, or one already named', v_bad);
+	END IF;
+	SELECT string_agg(k.code, ', ' ORDER BY k.id) INTO v_bad
+	FROM skills k WHERE k.project_id = p_project
+	  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_skills) x
+			  WHERE x ->> 'code' = k.code);
+	IF v_bad IS NOT NULL THEN
+		RETURN api.err('every skill of the project must be listed; missing: ' || v_bad, 'skills');
+	END IF;
+	IF p_verdict = 'validated' AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_skills) x
+					      WHERE NOT (x ->> 'acquired')::boolean) THEN
+		RETURN api.err('validated requires every skill acquired', 'verdict');
+	END IF;
+	RETURN NULL;
+END
+$$;
+
 -- POST /v1/defenses/{id}/verdict (the assigned evaluator)
 CREATE FUNCTION api.defense_verdict(p_token text, p_request_id text, p_defense bigint,
-	p_body jsonb, OUT status int, OUT body json)
+	p_body jsonb, p_sample_seed text, p_draw_seed text, p_settings jsonb,
+	OUT status int, OUT body json)
 LANGUAGE plpgsql AS $$
 DECLARE
 	a record;
@@ -793,7 +842,7 @@ DECLARE
 	v_verdict text := p_body ->> 'verdict';
 	v_event text := 'verdict_' || v_verdict;
 	v_next text;
-	v_bad text;
+	v_problem json;
 	v_open attempts;
 	v_enrollment_next text;
 BEGIN
@@ -817,27 +866,9 @@ BEGIN
 	IF v_next IS NULL THEN
 		status := 409; body := api.err(format('the attempt is %s', t.state)); RETURN;
 	END IF;
-	-- every skill of the project exactly once
-	SELECT format('skills[%s].code', o - 1) INTO v_bad
-	FROM jsonb_array_elements(p_body -> 'skills') WITH ORDINALITY AS x (s, o)
-	WHERE NOT EXISTS (SELECT 1 FROM skills k WHERE k.project_id = t.project_id
-			  AND k.code = x.s ->> 'code')
-	   OR o > (SELECT min(o2) FROM jsonb_array_elements(p_body -> 'skills')
-		   WITH ORDINALITY AS y (s2, o2) WHERE y.s2 ->> 'code' = x.s ->> 'code')
-	ORDER BY o LIMIT 1;
-	IF v_bad IS NOT NULL THEN
-		status := 422; body := api.err('names no skill of this project, or one already named', v_bad); RETURN;
-	END IF;
-	SELECT string_agg(k.code, ', ' ORDER BY k.id) INTO v_bad
-	FROM skills k WHERE k.project_id = t.project_id
-	  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_body -> 'skills') x
-			  WHERE x ->> 'code' = k.code);
-	IF v_bad IS NOT NULL THEN
-		status := 422; body := api.err('every skill of the project must be listed; missing: ' || v_bad, 'skills'); RETURN;
-	END IF;
-	IF v_verdict = 'validated' AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_body -> 'skills') x
-					      WHERE NOT (x ->> 'acquired')::boolean) THEN
-		status := 422; body := api.err('validated requires every skill acquired', 'verdict'); RETURN;
+	v_problem := api.skills_problem(t.project_id, p_body -> 'skills', v_verdict);
+	IF v_problem IS NOT NULL THEN
+		status := 422; body := v_problem; RETURN;
 	END IF;
 
 	UPDATE defenses SET state = 'decided', verdict = v_verdict,
@@ -851,6 +882,8 @@ BEGIN
 	UPDATE attempts SET state = v_next, updated_at = now() WHERE id = t.id RETURNING * INTO t;
 	PERFORM api.audit(a.user_id, p_request_id, 'defense.verdict', 'defense', p_defense,
 	    jsonb_build_object('verdict', v_verdict, 'attempt_id', t.id, 'attempt_state', t.state));
+	PERFORM api.after_verdict(d, p_request_id, decode(p_sample_seed, 'hex'),
+	    decode(p_draw_seed, 'hex'), p_settings);
 
 	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id FOR UPDATE;
 	IF v_verdict = 'validated' THEN
@@ -909,8 +942,8 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id;
-	dr := api.draw_evaluator(e.path_id, e.student_id, e.mentor_id, d.evaluator_id,
-	    decode(p_seed, 'hex'));
+	dr := api.draw_evaluator('defense', e.path_id, e.student_id, e.mentor_id,
+	    ARRAY[d.evaluator_id], decode(p_seed, 'hex'));
 	IF dr.pick IS NULL THEN
 		status := 409;
 		body := api.err('no other eligible evaluator for this defense');

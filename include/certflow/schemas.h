@@ -17,8 +17,12 @@ extern const struct jf_schema schema_enrollment_create;	/* POST /v1/enrollments 
 extern const struct jf_schema schema_note_create;	/* POST /v1/enrollments/{id}/notes */
 extern const struct jf_schema schema_handover;		/* POST /v1/attempts/{id}/handover */
 extern const struct jf_schema schema_verdict;		/* POST /v1/defenses/{id}/verdict */
+extern const struct jf_schema schema_review_verdict;	/* POST /v1/reviews/{id}/verdict */
+extern const struct jf_schema schema_disagreement_resolve; /* POST /v1/disagreements/{id}/resolve */
 
 /* Query strings, as objects of string values. */
-extern const struct jf_schema query_defenses;		/* GET /v1/defenses */
+extern const struct jf_schema query_mine;		/* GET /v1/defenses, GET /v1/reviews */
+extern const struct jf_schema query_disagreements;	/* GET /v1/disagreements */
+extern const struct jf_schema query_calibration;	/* GET /v1/evaluators/{id}/calibration */
 
 #endif

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 struct wf_transition {
-	const char *entity;	/* "attempt", "enrollment" */
+	const char *entity;	/* "attempt", "enrollment", "review", "disagreement" */
 	const char *from;
 	const char *event;
 	const char *role;	/* who may cause it: a user role, or "system" */
@@ -25,6 +25,10 @@ extern const size_t workflow_table_len;
 /* NULL-terminated state lists, per entity. */
 extern const char *const workflow_attempt_states[];
 extern const char *const workflow_enrollment_states[];
+extern const char *const workflow_review_states[];
+extern const char *const workflow_disagreement_states[];
+/* NULL-terminated list of the entities. */
+extern const char *const workflow_entities[];
 /* NULL-terminated lists of every event and every role appearing in the table. */
 extern const char *const workflow_events[];
 extern const char *const workflow_roles[];
@@ -32,6 +36,9 @@ extern const char *const workflow_roles[];
 /* The next state, or NULL when (entity, from, event, role) is not a legal transition. */
 const char *workflow_next(const char *entity, const char *from, const char *event,
     const char *role);
+
+/* The NULL-terminated states of ENTITY, or NULL when unknown. */
+const char *const *workflow_states(const char *entity);
 
 /* True when STATE is a state of ENTITY. */
 bool workflow_state_valid(const char *entity, const char *state);

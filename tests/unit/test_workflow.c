@@ -14,16 +14,12 @@
 
 #include "certflow/workflow.h"
 
-static const char *const entities[] = { "attempt", "enrollment", NULL };
+static const char *const *const entities = workflow_entities;
 
 static const char *const *
 states_of(const char *entity)
 {
-	if (strcmp(entity, "attempt") == 0)
-		return workflow_attempt_states;
-	if (strcmp(entity, "enrollment") == 0)
-		return workflow_enrollment_states;
-	return NULL;
+	return workflow_states(entity);
 }
 
 static bool
@@ -122,7 +118,8 @@ test_exhaustive_against_table(void **state)
 						legal++;
 				}
 	assert_int_equal(tried, (list_len(workflow_attempt_states) +
-	    list_len(workflow_enrollment_states)) * list_len(workflow_events) *
+	    list_len(workflow_enrollment_states) + list_len(workflow_review_states) +
+	    list_len(workflow_disagreement_states)) * list_len(workflow_events) *
 	    list_len(workflow_roles));
 	/* Every row was reached exactly once: no duplicate and no stray row. */
 	assert_int_equal(legal, workflow_table_len);
@@ -152,7 +149,9 @@ static void
 test_lists_have_no_duplicates(void **state)
 {
 	const char *const *lists[] = { workflow_attempt_states,
-	    workflow_enrollment_states, workflow_events, workflow_roles };
+	    workflow_enrollment_states, workflow_review_states,
+	    workflow_disagreement_states, workflow_entities, workflow_events,
+	    workflow_roles };
 
 	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
 		assert_true(list_len(lists[l]) > 0);
@@ -257,10 +256,12 @@ test_open_and_terminal_attempt_states(void **state)
 {
 	expect_only_role("attempt", "pending", "open", "system", "mentoring");
 	expect_only_from("attempt", "open", "pending");
-	/* A validated attempt never moves again. */
+	/* A validated attempt moves again only when pedagogy overturns it after a blind review. */
 	for (const char *const *ev = workflow_events; *ev != NULL; ev++)
 		for (const char *const *r = workflow_roles; *r != NULL; r++)
-			expect_next("attempt", "validated", *ev, *r, NULL);
+			expect_next("attempt", "validated", *ev, *r,
+			    strcmp(*ev, "overturn") == 0 && strcmp(*r, "pedagogy") == 0 ?
+			    "mentoring" : NULL);
 }
 
 static void
@@ -281,11 +282,24 @@ test_enrollment_completes_only_in_progress(void **state)
 		}
 }
 
+static void
+test_review_and_disagreement(void **state)
+{
+	expect_only_role("review", "pending", "submit", "evaluator", "submitted");
+	expect_only_from("review", "submit", "pending");
+	expect_only_role("disagreement", "open", "resolve", "pedagogy", "resolved");
+	/* Reopening an enrollment is the system's consequence of an overturn only. */
+	expect_only_role("enrollment", "awaiting_jury", "reopen", "system", "in_progress");
+	expect_next("enrollment", "awarded", "reopen", "system", NULL);
+	assert_null(workflow_states("defense"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exhaustive_against_table),
+		cmocka_unit_test(test_review_and_disagreement),
 		cmocka_unit_test(test_every_row_is_well_formed),
 		cmocka_unit_test(test_lists_have_no_duplicates),
 		cmocka_unit_test(test_state_valid),
