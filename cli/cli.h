@@ -6,6 +6,9 @@
 #ifndef CERTFLOW_CLI_H
 #define CERTFLOW_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <libpq-fe.h>
 
 /* Connects with the config's db_conninfo, or libpq's PG* variables when CONFIG is NULL. */
@@ -14,11 +17,15 @@ PGconn *cli_connect(const char *config_path);
 /* Runs SQL with text PARAMS expecting one (status, body) row; returns the status, -1 on error. */
 int cli_call(PGconn *pg, const char *sql, int n, const char *const *params, char **body);
 
+/* Decodes PostgreSQL's "\\x..." text form of a bytea of exactly N bytes. */
+bool cli_bytea_decode(const char *text, unsigned char *out, size_t n);
+
 /* A fresh "cli-XXXXXXXX" request id for the audit rows of this run. */
 void cli_request_id(char out[24]);
 
 int cmd_user(int argc, char **argv, const char *config_path);
 int cmd_token(int argc, char **argv, const char *config_path);
 int cmd_draw(int argc, char **argv, const char *config_path);
+int cmd_sample(int argc, char **argv, const char *config_path);
 
 #endif

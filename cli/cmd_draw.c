@@ -32,21 +32,6 @@ parse_array(const char *text, long long *out, long max)
 	return n;
 }
 
-static bool
-hex_decode(const char *hex, unsigned char *out, size_t n)
-{
-	if (strncmp(hex, "\\x", 2) != 0 || strlen(hex + 2) != 2 * n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 + 2 * i, "%2x", &v) != 1)
-			return false;
-		out[i] = (unsigned char)v;
-	}
-	return true;
-}
-
 /* Recomputes the draw of row RES (seed, candidates, loads, pick); prints the verdict. */
 static int
 replay(const char *id, PGresult *res)
@@ -60,7 +45,7 @@ replay(const char *id, PGresult *res)
 
 	n = parse_array(PQgetvalue(res, 0, 1), ids_ll, 4096);
 	nl = parse_array(PQgetvalue(res, 0, 2), loads_ll, 4096);
-	if (!hex_decode(PQgetvalue(res, 0, 0), seed, sizeof(seed)) || n <= 0 || n != nl) {
+	if (!cli_bytea_decode(PQgetvalue(res, 0, 0), seed, sizeof(seed)) || n <= 0 || n != nl) {
 		fprintf(stderr, "certflow: draw %s: unreadable seed or candidate list\n", id);
 		return 1;
 	}

@@ -27,7 +27,9 @@ usage(void)
 	    "  token revoke ID\n"
 	    "            revoke an API token\n"
 	    "  draw replay ID\n"
-	    "            recompute a stored evaluator draw and say whether it matches\n");
+	    "            recompute a stored evaluator draw and say whether it matches\n"
+	    "  sample replay DEFENSE_ID\n"
+	    "            recompute whether a verdict was sampled for a blind review\n");
 	exit(2);
 }
 
@@ -75,6 +77,21 @@ cli_call(PGconn *pg, const char *sql, int n, const char *const *params, char **b
 	return status;
 }
 
+bool
+cli_bytea_decode(const char *text, unsigned char *out, size_t n)
+{
+	if (strncmp(text, "\\x", 2) != 0 || strlen(text + 2) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(text + 2 + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (unsigned char)v;
+	}
+	return true;
+}
+
 void
 cli_request_id(char out[24])
 {
@@ -106,6 +123,8 @@ main(int argc, char **argv)
 		return cmd_token(argc - i - 1, argv + i + 1, config_path);
 	if (strcmp(argv[i], "draw") == 0)
 		return cmd_draw(argc - i - 1, argv + i + 1, config_path);
+	if (strcmp(argv[i], "sample") == 0)
+		return cmd_sample(argc - i - 1, argv + i + 1, config_path);
 	usage();
 	return 2;
 }

@@ -121,11 +121,19 @@ $$;
 -- Sampling: the same rule as lib/sampling.c
 ------------------------------------------------------------------------
 
--- A uniform number in [0, 1): the first 56 bits of SHA-256(seed || "sample").
-CREATE FUNCTION api.sample_unit(p_seed bytea) RETURNS double precision
+-- The first 56 bits of SHA-256(seed || "sample"): a uniform integer below 2^56.
+CREATE FUNCTION api.sample_value(p_seed bytea) RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT AS $$
 	SELECT ('x' || encode(substr(sha256(p_seed || '\x73616d706c65'::bytea), 1, 7),
-	    'hex'))::bit(56)::bigint / 72057594037927936.0::double precision
+	    'hex'))::bit(56)::bigint
+$$;
+
+-- Sampled when value < ceil(probability * 2^56), exactly as lib/sampling.c
+-- decides (integers, so both sides agree bit for bit).
+CREATE FUNCTION api.sample_decide(p_seed bytea, p_probability double precision)
+RETURNS boolean LANGUAGE sql IMMUTABLE STRICT AS $$
+	SELECT api.sample_value(p_seed) <
+	    ceil(p_probability * 72057594037927936::double precision)::numeric
 $$;
 
 -- Is a fraud report open on this attempt's project? The whistleblowing
@@ -214,7 +222,7 @@ BEGIN
 	WHERE t.id = d.attempt_id;
 	sp := api.sample_probability(p_settings, d.evaluator_id, e.last_note_at_risk,
 	    api.fraud_report_open(d.attempt_id));
-	v_sampled := api.sample_unit(p_sample_seed) < sp.probability;
+	v_sampled := api.sample_decide(p_sample_seed, sp.probability);
 	INSERT INTO review_samples (defense_id, seed, probability, factors, sampled)
 	VALUES (d.id, p_sample_seed, sp.probability, sp.factors, v_sampled);
 	IF v_sampled THEN
