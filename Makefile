@@ -24,10 +24,10 @@ OPT	?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wno-unused-parameter -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-Wno-unused-parameter -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -D_GNU_SOURCE -pthread \
 	-Iinclude $(OPT) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) \
 	-DCF_SCHEMA_VERSION=$(SCHEMA_VERSION) -DCF_SQL_DIR='"$(PREFIX)/share/certflow/sql"'
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) -pthread $(LDFLAGS)
 
 LIB_SRCS	:= $(wildcard lib/*.c)
 DAEMON_SRCS	:= $(wildcard daemon/*.c)
@@ -43,7 +43,7 @@ LIBCERTFLOW	:= $(BUILD)/libcertflow.a
 CERTFLOWD	:= $(BUILD)/certflowd
 CERTFLOW	:= $(BUILD)/certflow
 
-.PHONY: all deps check unit integration check-valgrind run clean install
+.PHONY: all deps check unit docs-check integration check-valgrind run clean install
 .DEFAULT_GOAL := all
 
 all: $(CERTFLOWD) $(CERTFLOW)
@@ -79,7 +79,11 @@ unit: $(UNIT_BINS)
 integration: all
 	CERTFLOW_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q -ra tests/integration
 
-check: deps all unit integration
+check: deps all unit docs-check integration
+
+# The API description lists exactly the routes of daemon/routes.c.
+docs-check:
+	@scripts/check-openapi
 
 # The integration suite with certflowd under valgrind memcheck: any leak or
 # invalid access fails the run (the conftest scans every certflowd log).

@@ -318,7 +318,8 @@ request_read_query(struct request *r)
 	struct jsonin_error jerr;
 	json_t *obj;
 
-	if (q == NULL || *q == '\0')
+	/* Probes and scrapers may add what they like to /healthz and /metrics. */
+	if (q == NULL || *q == '\0' || (r->route->flags & ROUTE_PUBLIC))
 		return true;
 	if (r->route->query == NULL) {
 		request_fail(r, 422, "this route takes no query parameter", NULL);

@@ -193,8 +193,6 @@ BEGIN
 	    ARRAY[d.evaluator_id] || ARRAY(SELECT reviewer_id FROM reviews WHERE defense_id = d.id),
 	    p_seed);
 	IF dr.pick IS NULL THEN
-		PERFORM api.audit(p_requester, p_request_id, 'review.unassigned', 'defense', d.id,
-		    jsonb_build_object('detail', 'no eligible reviewer'));
 		RETURN NULL;
 	END IF;
 	INSERT INTO reviews (defense_id, reviewer_id, draw_id, original_evaluator_id,
@@ -225,8 +223,11 @@ BEGIN
 	v_sampled := api.sample_decide(p_sample_seed, sp.probability);
 	INSERT INTO review_samples (defense_id, seed, probability, factors, sampled)
 	VALUES (d.id, p_sample_seed, sp.probability, sp.factors, v_sampled);
-	IF v_sampled THEN
-		PERFORM api.review_open(d, 'sample', NULL, p_request_id, p_draw_seed, p_settings);
+	IF v_sampled AND (api.review_open(d, 'sample', NULL, p_request_id, p_draw_seed,
+	    p_settings)).id IS NULL THEN
+		-- sampled, but nobody may review it: pedagogy sees it in the audit log
+		PERFORM api.audit(NULL, p_request_id, 'review.unassigned', 'defense', d.id,
+		    jsonb_build_object('detail', 'no eligible reviewer'));
 	END IF;
 END
 $$;
