@@ -14,11 +14,13 @@
 
 #include <certflow/config.h>
 #include <certflow/log.h>
+#include <certflow/seal.h>
 
 #include "db_migrate.h"
 #include "db_pool.h"
 #include "deadline.h"
 #include "metrics.h"
+#include "reports.h"
 #include "routes.h"
 #include "server.h"
 #include "tls.h"
@@ -151,6 +153,10 @@ daemon_start(struct daemon *d)
 		log_error("out of memory");
 		return false;
 	}
+	if (!reports_init(d->base, &d->cfg, err, sizeof(err))) {
+		log_error("reports: %s", err);
+		return false;
+	}
 	stmts = routes_statements(&nstmts);
 	if ((d->pool = db_pool_new(d->base, &d->cfg, stmts, nstmts)) == NULL) {
 		log_error("cannot create the database pool");
@@ -184,6 +190,7 @@ daemon_stop(struct daemon *d)
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
 			event_free(evs[i]);
+	reports_free();		/* its workers' last answers may still use the pool */
 	db_pool_free(d->pool);
 	deadline_free(d->deadline);
 	server_free(d->srv);
@@ -206,6 +213,15 @@ check_config(struct daemon *d)
 		return 1;
 	}
 	tls_free(tls);
+	if (d->cfg.report_key_file[0] != '\0') {
+		struct seal_keyring ring = { NULL, 0 };
+
+		if (!seal_keyring_load(d->cfg.report_key_file, &ring, err, sizeof(err))) {
+			fprintf(stderr, "certflowd: %s: %s\n", d->config_path, err);
+			return 1;
+		}
+		seal_keyring_free(&ring);
+	}
 	printf("%s: configuration OK\n", d->config_path);
 	return 0;
 }

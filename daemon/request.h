@@ -13,6 +13,7 @@
 
 #include <certflow/config.h>
 #include <certflow/problem.h>
+#include <certflow/receipt.h>
 #include <certflow/router.h>
 #include <certflow/token.h>
 
@@ -36,6 +37,9 @@ struct request {
 	char *body;			/* NUL-terminated validated JSON, or NULL; owned */
 	char *query;			/* the query string as a validated JSON object, or NULL; owned */
 	char new_token[TOKEN_TEXT_LEN + 1];	/* issued by this request, "" if none */
+	char receipt[RECEIPT_TEXT_LEN + 1];	/* a new report's receipt, "" if none */
+	char receipt_digits[RECEIPT_DIGITS + 1];	/* the receipt this request hashes */
+	char receipt_hash[2 * RECEIPT_HASH_LEN + 1];	/* its slow hash, in hex */
 	struct timespec started;
 };
 

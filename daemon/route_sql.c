@@ -11,16 +11,43 @@
 
 #include <jansson.h>
 
+#include <openssl/crypto.h>
+
 #include <certflow/draw.h>
 #include <certflow/log.h>
+#include <certflow/seal.h>
 
+#include "reports.h"
 #include "routes.h"
 
 static void route_sql_done(void *arg, enum db_outcome outcome, const PGresult *res);
 
+#define EXTRA_TEXT_MAX 512
+
+/* {"key": hex K, "key_sealed": K sealed, "key_id": the current key}: see sql/0004. */
+static bool
+reporter_key(char *out, size_t len)
+{
+	const struct seal_keyring *ring = reports_keyring();
+	unsigned char key[32];
+	char hex[65], *sealed;
+	int n;
+
+	if (!draw_seed(key) || (sealed = seal_encrypt(ring, "report.reporter_key", key,
+	    sizeof(key))) == NULL)
+		return false;
+	hex_encode(key, sizeof(key), hex);
+	n = snprintf(out, len, "{\"key\": \"%s\", \"key_sealed\": \"%s\", \"key_id\": \"%s\"}",
+	    hex, sealed, ring->keys[ring->n - 1].id);
+	free(sealed);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	return n > 0 && (size_t)n < len;
+}
+
 /* Appends the route's extras to PARAMS; false (answered) on failure. BUF holds their text. */
 static bool
-add_extras(struct request *r, const char **params, int *n, char buf[][TOKEN_DIGEST_HEX_LEN + 1])
+add_extras(struct request *r, const char **params, int *n, char buf[][EXTRA_TEXT_MAX])
 {
 	unsigned char bytes[TOKEN_DIGEST_LEN];
 
@@ -45,6 +72,21 @@ add_extras(struct request *r, const char **params, int *n, char buf[][TOKEN_DIGE
 		case EXTRA_SETTINGS:
 			params[(*n)++] = routes_settings();
 			continue;
+		case EXTRA_RECEIPT_HASH:
+			params[(*n)++] = r->receipt_hash;
+			continue;
+		case EXTRA_SOURCE:
+			if (!reports_source_key(r->req, buf[i])) {
+				request_fail(r, 500, "cannot key the source", NULL);
+				return false;
+			}
+			break;
+		case EXTRA_REPORTER_KEY:
+			if (!reporter_key(buf[i], EXTRA_TEXT_MAX)) {
+				request_fail(r, 500, "cannot seal the reporter's key", NULL);
+				return false;
+			}
+			break;
 		case EXTRA_END:
 			break;
 		}
@@ -53,12 +95,13 @@ add_extras(struct request *r, const char **params, int *n, char buf[][TOKEN_DIGE
 	return true;
 }
 
-void
-route_sql_handle(struct request *r)
+/* Binds the parameters and sends the statement; the request then belongs to route_sql_done. */
+static void
+route_sql_submit(struct request *r)
 {
 	const char *params[DB_MAX_PARAMS];
 	char ids[ROUTER_MAX_PARAMS][24];
-	char extras[ROUTE_MAX_EXTRAS][TOKEN_DIGEST_HEX_LEN + 1];
+	char extras[ROUTE_MAX_EXTRAS][EXTRA_TEXT_MAX];
 	int n = 0;
 
 	params[n++] = r->has_token ? r->token_hex : NULL;
@@ -76,6 +119,17 @@ route_sql_handle(struct request *r)
 	if (!db_pool_submit(r->pool, routes_statement_of(r->route), n, params,
 	    route_sql_done, r))
 		request_fail(r, 503, "the database is unavailable", NULL);
+	OPENSSL_cleanse(extras, sizeof(extras));
+}
+
+void
+route_sql_handle(struct request *r)
+{
+	if (r->route->sealed != NULL ||
+	    (r->route->flags & (ROUTE_RECEIPT_NEW | ROUTE_RECEIPT_GIVEN)))
+		route_report_prepare(r, route_sql_submit);
+	else
+		route_sql_submit(r);
 }
 
 /* The function's error body {"detail", "field"?} becomes a problem answer. */
@@ -87,20 +141,28 @@ reply_function_error(struct request *r, int status, const char *body)
 
 	p.detail = json_string_value(json_object_get(obj, "detail"));
 	p.field = json_string_value(json_object_get(obj, "field"));
+	if (status == 429 && json_integer_value(json_object_get(obj, "retry_after")) > 0) {
+		char wait[24];
+
+		snprintf(wait, sizeof(wait), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(json_object_get(obj, "retry_after")));
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", wait);
+	}
 	if (p.detail == NULL)
 		p.detail = problem_title(status);
 	request_reply_problem(r, &p);
 	json_decref(obj);
 }
 
-/* Adds the token generated for this request to the function's answer. */
+/* Adds the secret made for this request (NAME: VALUE) to the function's answer. */
 static void
-reply_with_token(struct request *r, int status, const char *body)
+reply_with_secret(struct request *r, int status, const char *body, const char *name,
+    const char *value)
 {
 	json_t *obj = json_loads(body, 0, NULL);
 	char *text;
 
-	if (obj == NULL || json_object_set_new(obj, "token", json_string(r->new_token)) != 0 ||
+	if (obj == NULL || json_object_set_new(obj, name, json_string(value)) != 0 ||
 	    (text = json_dumps(obj, JSON_COMPACT)) == NULL) {
 		json_decref(obj);
 		request_fail(r, 500, "cannot build the answer", NULL);
@@ -176,7 +238,9 @@ route_sql_done(void *arg, enum db_outcome outcome, const PGresult *res)
 	else if (r->route->finish != NULL && body != NULL)
 		r->route->finish(r, status, body);
 	else if (r->new_token[0] != '\0' && status == 201 && body != NULL)
-		reply_with_token(r, status, body);
+		reply_with_secret(r, status, body, "token", r->new_token);
+	else if (r->receipt[0] != '\0' && status == 201 && body != NULL)
+		reply_with_secret(r, status, body, "receipt", r->receipt);
 	else
 		request_reply_json(r, status, body);
 }

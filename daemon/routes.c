@@ -17,6 +17,11 @@
 #define POST(path, fn, args, ...) { .method = METHOD_POST, .pattern = path, \
 	.handle = route_sql_handle, .sql = SQL_CALL(fn, args), __VA_ARGS__ }
 
+/* The report texts sealed before they reach SQL (route_report.c). */
+static const char *const report_sealed[] = { "body", "evidence", "subject.description", NULL };
+static const char *const message_sealed[] = { "body", NULL };
+static const char *const close_sealed[] = { "feedback", NULL };
+
 const struct route routes[] = {
 	{ .method = METHOD_GET, .pattern = "/healthz", .handle = route_healthz,
 	  .flags = ROUTE_PUBLIC },
@@ -79,6 +84,38 @@ const struct route routes[] = {
 	    .extras = { EXTRA_SETTINGS }, .finish = route_calibration_one),
 	GET("/v1/calibration", "calibration_list", "$1, $2, $3::jsonb",
 	    .extras = { EXTRA_SETTINGS }, .finish = route_calibration_all),
+
+	/* whistleblowing: reporters (anonymous or with a token) */
+	POST("/v1/reports", "report_submit", "$1, $2, $3::jsonb, $4, $5, $6::jsonb, $7::jsonb",
+	    .schema = &schema_report_submit, .sealed = report_sealed,
+	    .extras = { EXTRA_RECEIPT_HASH, EXTRA_SOURCE, EXTRA_REPORTER_KEY, EXTRA_SETTINGS },
+	    .flags = ROUTE_OPTIONAL_AUTH | ROUTE_RECEIPT_NEW),
+	POST("/v1/reports/follow-up", "report_follow_up", "$1, $2, $3::jsonb, $4, $5, $6::jsonb",
+	    .schema = &schema_report_follow_up,
+	    .extras = { EXTRA_RECEIPT_HASH, EXTRA_SOURCE, EXTRA_SETTINGS },
+	    .flags = ROUTE_PUBLIC | ROUTE_RECEIPT_GIVEN, .finish = route_report_unseal),
+	POST("/v1/reports/follow-up/messages", "report_follow_up_message",
+	    "$1, $2, $3::jsonb, $4, $5, $6::jsonb", .schema = &schema_report_follow_up_message,
+	    .sealed = message_sealed, .extras = { EXTRA_RECEIPT_HASH, EXTRA_SOURCE, EXTRA_SETTINGS },
+	    .flags = ROUTE_PUBLIC | ROUTE_RECEIPT_GIVEN),
+	/* whistleblowing: investigators */
+	GET("/v1/reports", "report_list", "$1, $2, $3::jsonb, $4::jsonb", .query = &query_reports,
+	    .extras = { EXTRA_SETTINGS }),
+	GET("/v1/reports/{id}", "report_get", "$1, $2, $3::bigint, $4::jsonb",
+	    .extras = { EXTRA_SETTINGS }, .finish = route_report_unseal),
+	POST("/v1/reports/{id}/acknowledge", "report_acknowledge",
+	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .schema = &schema_empty,
+	    .extras = { EXTRA_SETTINGS }),
+	POST("/v1/reports/{id}/messages", "report_message",
+	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .schema = &schema_report_message,
+	    .sealed = message_sealed, .extras = { EXTRA_SETTINGS }),
+	POST("/v1/reports/{id}/link", "report_link", "$1, $2, $3::bigint, $4::jsonb, $5::jsonb",
+	    .schema = &schema_report_link, .extras = { EXTRA_SETTINGS }),
+	POST("/v1/reports/{id}/notify-subject", "report_notify_subject",
+	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .schema = &schema_empty,
+	    .extras = { EXTRA_SETTINGS }),
+	POST("/v1/reports/{id}/close", "report_close", "$1, $2, $3::bigint, $4::jsonb, $5::jsonb",
+	    .schema = &schema_report_close, .sealed = close_sealed, .extras = { EXTRA_SETTINGS }),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 
@@ -143,13 +180,19 @@ add_label(size_t i)
 static bool
 build_settings(const struct config *cfg)
 {
-	char buf[512];
+	char buf[1024];
 	int n = snprintf(buf, sizeof(buf),
 	    "{\"defense_due_days\": %d, \"note_gap_days\": %d, \"review_rate\": %.6f, "
 	    "\"review_due_days\": %d, \"agreement_floor\": %.6f, "
-	    "\"calibration_min_reviews\": %d}",
+	    "\"calibration_min_reviews\": %d, \"report_rate_limit\": %d, "
+	    "\"report_followup_rate_limit\": %d, \"report_ack_days\": %d, "
+	    "\"report_feedback_months\": %d, \"report_reminder_days\": %d, "
+	    "\"clock_offset_s\": %d}",
 	    cfg->defense_due_days, cfg->note_gap_days, cfg->review_rate,
-	    cfg->review_due_days, cfg->agreement_floor, cfg->calibration_min_reviews);
+	    cfg->review_due_days, cfg->agreement_floor, cfg->calibration_min_reviews,
+	    cfg->report_rate_limit, cfg->report_followup_rate_limit, cfg->report_ack_days,
+	    cfg->report_feedback_months, cfg->report_reminder_days,
+	    cfg->test_clock_enabled ? cfg->test_clock_offset_s : 0);
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return false;

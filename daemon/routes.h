@@ -17,6 +17,9 @@
 
 enum route_flags {
 	ROUTE_PUBLIC		= 1 << 0,	/* no bearer token needed */
+	ROUTE_OPTIONAL_AUTH	= 1 << 1,	/* a token if sent (checked), else anonymous */
+	ROUTE_RECEIPT_NEW	= 1 << 2,	/* draws a receipt; it joins the answer */
+	ROUTE_RECEIPT_GIVEN	= 1 << 3,	/* the body's "receipt" is hashed, then dropped */
 };
 
 /* Values certflowd adds after the request's own, for the SQL function. */
@@ -26,6 +29,9 @@ enum route_extra {
 	EXTRA_SEED,		/* 32 fresh random bytes (hex) for a draw */
 	EXTRA_SEED2,		/* a second, independent seed */
 	EXTRA_SETTINGS,		/* the workflow settings of the configuration, as JSON */
+	EXTRA_RECEIPT_HASH,	/* the receipt's slow hash (hex) */
+	EXTRA_SOURCE,		/* HMAC of the client's address (hex): a rate-limit key */
+	EXTRA_REPORTER_KEY,	/* {"key", "key_sealed", "key_id"}: a one-time key for the reporter's id */
 };
 #define ROUTE_MAX_EXTRAS 4
 
@@ -46,6 +52,8 @@ struct route {
 	unsigned flags;
 	/* Optional: turns a 2xx (status, body) of the SQL function into the answer. */
 	void (*finish)(struct request *r, int status, const char *body);
+	/* Body fields sealed before they reach SQL ("body", "subject.description"). */
+	const char *const *sealed;
 };
 
 /* Statements that serve no route: the daemon's own work. */
@@ -75,6 +83,9 @@ void route_healthz(struct request *r);		/* route_health.c */
 void route_metrics(struct request *r);		/* route_health.c */
 void route_calibration_one(struct request *r, int status, const char *body);
 void route_calibration_all(struct request *r, int status, const char *body);
+/* route_report.c: seals the body's fields and hashes receipts, then calls NEXT. */
+void route_report_prepare(struct request *r, void (*next)(struct request *r));
+void route_report_unseal(struct request *r, int status, const char *body);
 
 /* The prepared statement index of an internal statement. */
 int routes_internal_statement(enum internal_statement which);

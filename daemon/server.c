@@ -95,6 +95,8 @@ request_free(struct request *r)
 	free(r->body);
 	free(r->query);
 	OPENSSL_cleanse(r->new_token, sizeof(r->new_token));
+	OPENSSL_cleanse(r->receipt, sizeof(r->receipt));
+	OPENSSL_cleanse(r->receipt_digits, sizeof(r->receipt_digits));
 	free(r);
 }
 
@@ -350,6 +352,8 @@ request_read_token(struct request *r)
 	const char *tok;
 	size_t len;
 
+	if (value == NULL && (r->route->flags & ROUTE_OPTIONAL_AUTH))
+		return true;	/* anonymous */
 	if (value == NULL) {
 		request_fail(r, 401, "a bearer token is required", NULL);
 		return false;

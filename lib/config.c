@@ -41,6 +41,7 @@ struct key {
 
 /* Index of a choice is the stored value: keep in enum tls_verify order. */
 static const char *const verify_choices[] = { "none", "optional", "require", NULL };
+static const char *const yes_no_choices[] = { "no", "yes", NULL };
 /* Keep in enum log_level order. */
 static const char *const level_choices[] = { "error", "warn", "info", "debug", NULL };
 
@@ -83,6 +84,19 @@ static const struct key keys[] = {
 	INT(review_due_days, 1, 365, 7, 0),
 	{ "agreement_floor", KT_FRACTION, F(agreement_floor), 0, 1, "0.80", NULL, 0 },
 	INT(calibration_min_reviews, 1, 100000, 10, 0),
+	/* whistleblowing */
+	STR(report_key_file, "", 0),
+	STR(report_secret_file, "", 0),
+	INT(receipt_kdf_iterations, 1000, 10000000, 100000, 0),
+	INT(report_rate_limit, 1, 100000, 10, 0),
+	INT(report_followup_rate_limit, 1, 100000, 30, 0),
+	INT(report_ack_days, 1, 365, 7, 0),
+	INT(report_feedback_months, 1, 24, 3, 0),
+	INT(report_reminder_days, 0, 365, 2, 0),
+	INT(worker_threads, 1, 64, 2, 0),
+	/* tests only: moves "now" for report clocks; refused unless enabled */
+	ENUM(test_clock_enabled, yes_no_choices, "no", 0),
+	INT(test_clock_offset_s, -315360000, 315360000, 0, 0),
 };
 
 #undef F
@@ -432,6 +446,11 @@ check_cross_keys(struct parser *p, const struct config *c)
 	    (c->tls_client_ca == NULL || c->tls_client_ca[0] == '\0'))
 		return errorf(p, "tls_verify_client '%s' needs tls_client_ca",
 		    verify_choices[c->tls_verify_client]);
+	if (c->test_clock_offset_s != 0 && !c->test_clock_enabled)
+		return errorf(p, "test_clock_offset_s is refused unless test_clock_enabled = yes "
+		    "(a test-only setting)");
+	if ((c->report_key_file[0] == '\0') != (c->report_secret_file[0] == '\0'))
+		return errorf(p, "report_key_file and report_secret_file go together");
 	return true;
 }
 

@@ -133,3 +133,60 @@ static const struct jf_field calibration_query_fields[] = {
 	{ .name = "since", .type = JF_STRING, .format = JF_FMT_TIMESTAMP },
 };
 const struct jf_schema query_calibration = JF_SCHEMA(calibration_query_fields);
+
+static const char *const category_choices[] = {
+	"plagiarism", "impersonation", "cheating", "other", NULL,
+};
+static const char *const report_outcome_choices[] = { "substantiated", "unfounded", NULL };
+static const char *const consequence_choices[] = {
+	"none", "invalidate_project", "revoke_credential", "exclude_student", NULL,
+};
+static const char *const report_state_choices[] = { "received", "acknowledged", "closed", NULL };
+
+#define TEXT_FIELD(n) { .name = n, .type = JF_STRING, .required = true, .min = 1, .max = 20000 }
+#define RECEIPT_FIELD { .name = "receipt", .type = JF_STRING, .required = true, .min = 1, .max = 64 }
+
+static const struct jf_field subject_fields[] = {
+	{ .name = "enrollment_id", .type = JF_ID },
+	{ .name = "credential_id", .type = JF_ID },
+	{ .name = "description", .type = JF_STRING, .min = 1, .max = 5000 },
+};
+static const struct jf_schema subject_schema = JF_SCHEMA(subject_fields);
+
+static const struct jf_field evidence_fields[] = { URI_FIELD, SHA256_FIELD };
+static const struct jf_schema evidence_schema = JF_SCHEMA(evidence_fields);
+
+static const struct jf_field report_fields[] = {
+	{ .name = "subject", .type = JF_OBJECT, .required = true, .sub = &subject_schema },
+	{ .name = "project_code", .type = JF_STRING, .min = 1, .max = 64, .format = JF_FMT_CODE,
+	  .nullable = true },
+	{ .name = "category", .type = JF_STRING, .required = true, .choices = category_choices },
+	TEXT_FIELD("body"),
+	{ .name = "evidence", .type = JF_ARRAY, .required = true, .max = 20,
+	  .item = JF_OBJECT, .sub = &evidence_schema },
+};
+const struct jf_schema schema_report_submit = JF_SCHEMA(report_fields);
+
+static const struct jf_field follow_up_fields[] = { RECEIPT_FIELD };
+const struct jf_schema schema_report_follow_up = JF_SCHEMA(follow_up_fields);
+
+static const struct jf_field follow_up_message_fields[] = { RECEIPT_FIELD, TEXT_FIELD("body") };
+const struct jf_schema schema_report_follow_up_message = JF_SCHEMA(follow_up_message_fields);
+
+static const struct jf_field report_message_fields[] = { TEXT_FIELD("body") };
+const struct jf_schema schema_report_message = JF_SCHEMA(report_message_fields);
+
+static const struct jf_field report_link_fields[] = { ID_FIELD("enrollment_id") };
+const struct jf_schema schema_report_link = JF_SCHEMA(report_link_fields);
+
+static const struct jf_field report_close_fields[] = {
+	{ .name = "outcome", .type = JF_STRING, .required = true, .choices = report_outcome_choices },
+	{ .name = "consequence", .type = JF_STRING, .required = true, .choices = consequence_choices },
+	TEXT_FIELD("feedback"),
+};
+const struct jf_schema schema_report_close = JF_SCHEMA(report_close_fields);
+
+static const struct jf_field report_query_fields[] = {
+	{ .name = "state", .type = JF_STRING, .choices = report_state_choices },
+};
+const struct jf_schema query_reports = JF_SCHEMA(report_query_fields);

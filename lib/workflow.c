@@ -28,6 +28,13 @@ const char *const workflow_review_states[] = {
 
 const char *const workflow_disagreement_states[] = { "open", "resolved", NULL };
 
+const char *const workflow_report_states[] = {
+	"received",		/* the acknowledgement clock runs */
+	"acknowledged",		/* the feedback clock runs */
+	"closed",		/* substantiated or unfounded, with its consequence */
+	NULL,
+};
+
 const struct wf_transition workflow_table[] = {
 	/* the project loop */
 	{ "attempt", "pending", "open", "system", "mentoring" },
@@ -38,28 +45,39 @@ const struct wf_transition workflow_table[] = {
 	{ "attempt", "awaiting_defense", "reassign", "system", "awaiting_defense" },
 	/* a blind review overturned the validated verdict: back to the mentor */
 	{ "attempt", "validated", "overturn", "pedagogy", "mentoring" },
+	/* a substantiated fraud report withdrew the validation */
+	{ "attempt", "validated", "invalidate", "pedagogy", "mentoring" },
 	/* the enrollment, once its last project is validated */
 	{ "enrollment", "in_progress", "complete_diploma", "system", "awaiting_jury" },
 	{ "enrollment", "in_progress", "complete_certificate", "system", "completed" },
 	/* ...and when one of its projects goes back to the mentor */
 	{ "enrollment", "awaiting_jury", "reopen", "system", "in_progress" },
 	{ "enrollment", "completed", "reopen", "system", "in_progress" },
+	/* a substantiated fraud report excluded the student: no further step */
+	{ "enrollment", "in_progress", "exclude", "pedagogy", "excluded" },
+	{ "enrollment", "awaiting_jury", "exclude", "pedagogy", "excluded" },
+	{ "enrollment", "completed", "exclude", "pedagogy", "excluded" },
+	{ "enrollment", "awarded", "exclude", "pedagogy", "excluded" },
 	/* double-blind review */
 	{ "review", "pending", "submit", "evaluator", "submitted" },
 	{ "review", "pending", "reassign", "system", "pending" },
 	{ "disagreement", "open", "resolve", "pedagogy", "resolved" },
+	/* whistleblowing */
+	{ "report", "received", "acknowledge", "pedagogy", "acknowledged" },
+	{ "report", "received", "close", "pedagogy", "closed" },
+	{ "report", "acknowledged", "close", "pedagogy", "closed" },
 };
 const size_t workflow_table_len = sizeof(workflow_table) / sizeof(workflow_table[0]);
 
 const char *const workflow_events[] = {
 	"open", "handover", "verdict_validated", "verdict_needs_improvement", "reassign",
-	"overturn", "complete_diploma", "complete_certificate", "reopen", "submit",
-	"resolve",
+	"overturn", "invalidate", "complete_diploma", "complete_certificate", "reopen",
+	"exclude", "submit", "resolve", "acknowledge", "close",
 	NULL,
 };
 
 const char *const workflow_entities[] = {
-	"attempt", "enrollment", "review", "disagreement", NULL,
+	"attempt", "enrollment", "review", "disagreement", "report", NULL,
 };
 
 const char *const workflow_roles[] = {
@@ -100,6 +118,8 @@ workflow_states(const char *entity)
 		return workflow_review_states;
 	if (strcmp(entity, "disagreement") == 0)
 		return workflow_disagreement_states;
+	if (strcmp(entity, "report") == 0)
+		return workflow_report_states;
 	return NULL;
 }
 

@@ -292,6 +292,13 @@ DECLARE
 	v_loads int[];
 	v_lowest bigint[];
 BEGIN
+	-- Draws that share candidates take turns until commit, so that each sees
+	-- the loads the previous one left: concurrent handovers still spread.
+	-- NO KEY UPDATE, in id order: it does not block the KEY SHARE locks that
+	-- foreign keys to users take, and two draws cannot deadlock.
+	PERFORM 1 FROM users u JOIN qualifications q ON q.evaluator_id = u.id
+	WHERE q.path_id = p_path AND 'evaluator' = ANY (u.roles)
+	ORDER BY u.id FOR NO KEY UPDATE OF u;
 	SELECT array_agg(c.id ORDER BY c.id), array_agg(c.load ORDER BY c.id)
 	INTO v_ids, v_loads
 	FROM (SELECT u.id, api.open_load(p_kind, u.id) AS load
@@ -995,9 +1002,10 @@ BEGIN
 	IF NOT pg_try_advisory_xact_lock(7263541002) THEN
 		status := 204; RETURN;
 	END IF;
-	SELECT id INTO v_id FROM defenses
-	WHERE state = 'pending' AND due_at <= now()
-	ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED;
+	-- the attempt first, as every transition of a defense locks it
+	SELECT d.id INTO v_id FROM defenses d JOIN attempts t ON t.id = d.attempt_id
+	WHERE d.state = 'pending' AND d.due_at <= now()
+	ORDER BY d.due_at LIMIT 1 FOR UPDATE OF t SKIP LOCKED;
 	IF v_id IS NULL THEN
 		status := 204; RETURN;
 	END IF;

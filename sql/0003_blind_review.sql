@@ -653,9 +653,10 @@ BEGIN
 	IF NOT pg_try_advisory_xact_lock(7263541002) THEN
 		status := 204; RETURN;
 	END IF;
-	SELECT id INTO v_id FROM defenses
-	WHERE state = 'pending' AND due_at <= now()
-	ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED;
+	-- the attempt first, as every transition of a defense locks it
+	SELECT d.id INTO v_id FROM defenses d JOIN attempts t ON t.id = d.attempt_id
+	WHERE d.state = 'pending' AND d.due_at <= now()
+	ORDER BY d.due_at LIMIT 1 FOR UPDATE OF t SKIP LOCKED;
 	IF v_id IS NOT NULL THEN
 		SELECT r.status, r.body INTO status, body
 		FROM api.defense_reassign_as(NULL, 'system', p_request_id, v_id, p_seed,

@@ -51,6 +51,18 @@ struct config {
 	int review_due_days;		/* days a reviewer has */
 	double agreement_floor;		/* calibration flags evaluators below it */
 	int calibration_min_reviews;	/* fewer reviewed defenses: sampled more */
+	/* whistleblowing */
+	char *report_key_file;		/* AES-256-GCM keys ("ID HEX" lines; last = current) */
+	char *report_secret_file;	/* installation secret: receipts' hash, sources' HMAC */
+	int receipt_kdf_iterations;	/* PBKDF2 rounds of a receipt's hash */
+	int report_rate_limit;		/* anonymous reports per source and hour */
+	int report_followup_rate_limit;	/* follow-ups per source and hour */
+	int report_ack_days;		/* acknowledgement due after receipt */
+	int report_feedback_months;	/* feedback due after acknowledgement */
+	int report_reminder_days;	/* alert this long before a report deadline */
+	int worker_threads;		/* threads for slow hashes, off the event loop */
+	int test_clock_enabled;		/* 0 no, 1 yes */
+	int test_clock_offset_s;	/* seconds added to "now" for report clocks */
 };
 
 /* Fills every key with its default (strings strdup'ed; config_free releases). */

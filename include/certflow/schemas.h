@@ -19,10 +19,17 @@ extern const struct jf_schema schema_handover;		/* POST /v1/attempts/{id}/handov
 extern const struct jf_schema schema_verdict;		/* POST /v1/defenses/{id}/verdict */
 extern const struct jf_schema schema_review_verdict;	/* POST /v1/reviews/{id}/verdict */
 extern const struct jf_schema schema_disagreement_resolve; /* POST /v1/disagreements/{id}/resolve */
+extern const struct jf_schema schema_report_submit;	/* POST /v1/reports */
+extern const struct jf_schema schema_report_follow_up;	/* POST /v1/reports/follow-up */
+extern const struct jf_schema schema_report_follow_up_message; /* .../follow-up/messages */
+extern const struct jf_schema schema_report_message;	/* POST /v1/reports/{id}/messages */
+extern const struct jf_schema schema_report_link;	/* POST /v1/reports/{id}/link */
+extern const struct jf_schema schema_report_close;	/* POST /v1/reports/{id}/close */
 
 /* Query strings, as objects of string values. */
 extern const struct jf_schema query_mine;		/* GET /v1/defenses, GET /v1/reviews */
 extern const struct jf_schema query_disagreements;	/* GET /v1/disagreements */
 extern const struct jf_schema query_calibration;	/* GET /v1/evaluators/{id}/calibration */
+extern const struct jf_schema query_reports;		/* GET /v1/reports */
 
 #endif

@@ -446,6 +446,36 @@ test_load_rejects_nul_and_huge_files(void **state)
 	free(big);
 }
 
+static void
+test_fractions(void **state)
+{
+	expect_ok(REQUIRED "review_rate = 0.25\nagreement_floor = 1\n");
+	assert_true(cfg.review_rate == 0.25);
+	assert_true(cfg.agreement_floor == 1.0);
+	expect_ok(REQUIRED "review_rate = .5\n");
+	assert_true(cfg.review_rate == 0.5);
+	expect_error(REQUIRED "review_rate = 1.5\n",
+	    NAME ":4: review_rate: '1.5' is out of range 0..1");
+	expect_error(REQUIRED "review_rate = -0.1\n",
+	    NAME ":4: review_rate: '-0.1' is not a decimal number such as 0.10");
+	expect_error(REQUIRED "review_rate = 10%\n",
+	    NAME ":4: review_rate: '10%' is not a decimal number such as 0.10");
+	expect_error(REQUIRED "review_rate = .\n",
+	    NAME ":4: review_rate: '.' is not a decimal number such as 0.10");
+}
+
+static void
+test_test_clock_needs_enabling(void **state)
+{
+	expect_error(REQUIRED "test_clock_offset_s = 3600\n",
+	    NAME ": test_clock_offset_s is refused unless test_clock_enabled = yes "
+	    "(a test-only setting)");
+	expect_ok(REQUIRED "test_clock_enabled = yes\ntest_clock_offset_s = -3600\n");
+	assert_int_equal(cfg.test_clock_offset_s, -3600);
+	expect_error(REQUIRED "report_key_file = /k\n",
+	    NAME ": report_key_file and report_secret_file go together");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -453,6 +483,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_defaults),
+		T(test_fractions),
+		T(test_test_clock_needs_enabling),
 		T(test_minimal_file_keeps_defaults),
 		T(test_every_key),
 		T(test_comments_blanks_and_spacing),

@@ -119,7 +119,8 @@ test_exhaustive_against_table(void **state)
 				}
 	assert_int_equal(tried, (list_len(workflow_attempt_states) +
 	    list_len(workflow_enrollment_states) + list_len(workflow_review_states) +
-	    list_len(workflow_disagreement_states)) * list_len(workflow_events) *
+	    list_len(workflow_disagreement_states) + list_len(workflow_report_states)) *
+	    list_len(workflow_events) *
 	    list_len(workflow_roles));
 	/* Every row was reached exactly once: no duplicate and no stray row. */
 	assert_int_equal(legal, workflow_table_len);
@@ -150,7 +151,8 @@ test_lists_have_no_duplicates(void **state)
 {
 	const char *const *lists[] = { workflow_attempt_states,
 	    workflow_enrollment_states, workflow_review_states,
-	    workflow_disagreement_states, workflow_entities, workflow_events,
+	    workflow_disagreement_states, workflow_report_states, workflow_entities,
+	    workflow_events,
 	    workflow_roles };
 
 	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
@@ -260,8 +262,8 @@ test_open_and_terminal_attempt_states(void **state)
 	for (const char *const *ev = workflow_events; *ev != NULL; ev++)
 		for (const char *const *r = workflow_roles; *r != NULL; r++)
 			expect_next("attempt", "validated", *ev, *r,
-			    strcmp(*ev, "overturn") == 0 && strcmp(*r, "pedagogy") == 0 ?
-			    "mentoring" : NULL);
+			    (strcmp(*ev, "overturn") == 0 || strcmp(*ev, "invalidate") == 0) &&
+			    strcmp(*r, "pedagogy") == 0 ? "mentoring" : NULL);
 }
 
 static void
@@ -292,6 +294,12 @@ test_review_and_disagreement(void **state)
 	expect_only_role("enrollment", "awaiting_jury", "reopen", "system", "in_progress");
 	expect_next("enrollment", "awarded", "reopen", "system", NULL);
 	assert_null(workflow_states("defense"));
+	/* An excluded enrollment accepts no further step. */
+	for (const char *const *ev = workflow_events; *ev != NULL; ev++)
+		for (const char *const *r = workflow_roles; *r != NULL; r++)
+			expect_next("enrollment", "excluded", *ev, *r, NULL);
+	expect_only_from("report", "acknowledge", "received");
+	expect_next("report", "closed", "close", "pedagogy", NULL);
 }
 
 int
