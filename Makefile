@@ -84,6 +84,7 @@ check: deps all unit docs-check integration
 # The API description lists exactly the routes of daemon/routes.c.
 docs-check:
 	@scripts/check-openapi
+	@scripts/check-workflow-doc
 
 # The integration suite with certflowd under valgrind memcheck: any leak or
 # invalid access fails the run (the conftest scans every certflowd log).

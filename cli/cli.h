@@ -27,5 +27,6 @@ int cmd_user(int argc, char **argv, const char *config_path);
 int cmd_token(int argc, char **argv, const char *config_path);
 int cmd_draw(int argc, char **argv, const char *config_path);
 int cmd_sample(int argc, char **argv, const char *config_path);
+int cmd_keys(int argc, char **argv, const char *config_path);
 
 #endif

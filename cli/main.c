@@ -29,7 +29,9 @@ usage(void)
 	    "  draw replay ID\n"
 	    "            recompute a stored evaluator draw and say whether it matches\n"
 	    "  sample replay DEFENSE_ID\n"
-	    "            recompute whether a verdict was sampled for a blind review\n");
+	    "            recompute whether a verdict was sampled for a blind review\n"
+	    "  keys rotate-reports\n"
+	    "            re-seal every report under the newest key of report_key_file\n");
 	exit(2);
 }
 
@@ -123,6 +125,8 @@ main(int argc, char **argv)
 		return cmd_token(argc - i - 1, argv + i + 1, config_path);
 	if (strcmp(argv[i], "draw") == 0)
 		return cmd_draw(argc - i - 1, argv + i + 1, config_path);
+	if (strcmp(argv[i], "keys") == 0)
+		return cmd_keys(argc - i - 1, argv + i + 1, config_path);
 	if (strcmp(argv[i], "sample") == 0)
 		return cmd_sample(argc - i - 1, argv + i + 1, config_path);
 	usage();

@@ -120,10 +120,12 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		config_free(&fresh);
 		return;
 	}
+	if (!reports_reload(&fresh, err, sizeof(err)))
+		log_error("report keys not reloaded, keeping the running ones: %s", err);
 	log_threshold = (enum log_level)fresh.log_level;
 	d->cfg.log_level = fresh.log_level;
 	config_free(&fresh);
-	log_info("reloaded the TLS certificate and key, and log_level "
+	log_info("reloaded the TLS certificate and key, the report keys and log_level "
 	    "(other keys take effect at restart)");
 }
 

@@ -82,6 +82,19 @@ reports_init(struct event_base *base, const struct config *cfg, char *err, size_
 }
 
 bool
+reports_reload(const struct config *cfg, char *err, size_t errlen)
+{
+	if (!reports.enabled || cfg->report_key_file[0] == '\0')
+		return true;
+	/* seal_keyring_load replaces the ring only when the whole file is good. */
+	if (!seal_keyring_load(cfg->report_key_file, &reports.ring, err, errlen))
+		return false;
+	log_info("reloaded %zu report keys; the current one is %s", reports.ring.n,
+	    reports.ring.keys[reports.ring.n - 1].id);
+	return true;
+}
+
+bool
 reports_enabled(void)
 {
 	return reports.enabled;

@@ -21,6 +21,10 @@
 bool reports_init(struct event_base *base, const struct config *cfg, char *err,
     size_t errlen) __attribute__((warn_unused_result));
 
+/* SIGHUP: re-reads report_key_file (a key was added for rotation); keeps the old ring on error. */
+bool reports_reload(const struct config *cfg, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* False when the configuration names no report keys: the routes answer 503. */
 bool reports_enabled(void);
 

@@ -586,7 +586,10 @@ fmt_timestamp(const char *s)
 	}
 	if (*s == 'Z' || *s == 'z')
 		return s[1] == '\0';
-	return (*s == '+' || *s == '-') && clock_ok(s + 1, false) && s[6] == '\0';
+	/* Offsets beyond 15:59 are valid RFC 3339 but no time zone uses them,
+	 * and PostgreSQL refuses them: refuse them here, naming the field. */
+	return (*s == '+' || *s == '-') && clock_ok(s + 1, false) && s[6] == '\0' &&
+	    (s[1] == '0' || (s[1] == '1' && s[2] <= '5'));
 }
 
 bool

@@ -87,9 +87,10 @@ CREATE INDEX enrollments_student ON enrollments (student_id);
 CREATE INDEX enrollments_mentor ON enrollments (mentor_id);
 CREATE INDEX enrollments_in_progress ON enrollments (last_note_at)
 	WHERE state = 'in_progress';
--- one running enrollment of a kind per student and path
-CREATE UNIQUE INDEX enrollments_one_running ON enrollments (student_id, path_id, kind)
-	WHERE state IN ('in_progress', 'awaiting_jury');
+-- one running diploma per student and path (certificates for different
+-- projects of a path may run side by side)
+CREATE UNIQUE INDEX enrollments_one_running ON enrollments (student_id, path_id)
+	WHERE kind = 'diploma' AND state IN ('in_progress', 'awaiting_jury');
 
 CREATE TABLE attempts (
 	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -268,6 +269,12 @@ BEGIN
 	RAISE EXCEPTION 'draw_index: no value found';
 END
 $$;
+
+-- Who reviews (or reviewed) a defense of this attempt: never drawn to
+-- evaluate another round of it, since a new round tells the first verdict.
+-- Blind review (0003) fills it in.
+CREATE FUNCTION api.attempt_reviewers(p_attempt bigint) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$ SELECT '{}'::bigint[] $$;
 
 -- What an evaluator has on their plate, for the draw: open defenses (0003
 -- adds open reviews for the kind 'review').
@@ -542,12 +549,22 @@ BEGIN
 			status := 422; body := api.err('this path has no project', 'path_id'); RETURN;
 		END IF;
 	END IF;
+	-- one running certificate per student and path when it starts (the
+	-- index guards diplomas; a reopened certificate may overlap a new one)
+	PERFORM pg_advisory_xact_lock(7263542, v_student::int);
+	IF v_kind = 'certificate' AND EXISTS (SELECT 1 FROM enrollments
+	    WHERE student_id = v_student AND path_id = v_path AND kind = 'certificate'
+	      AND state IN ('in_progress', 'awaiting_jury')) THEN
+		status := 409;
+		body := api.err('this student already has a running certificate enrollment on this path');
+		RETURN;
+	END IF;
 	INSERT INTO enrollments (student_id, path_id, mentor_id, kind)
 	VALUES (v_student, v_path, v_mentor, v_kind)
 	ON CONFLICT DO NOTHING RETURNING id INTO v_id;
 	IF v_id IS NULL THEN
 		status := 409;
-		body := api.err(format('this student already has a running %s enrollment on this path', v_kind));
+		body := api.err('this student already has a running diploma enrollment on this path');
 		RETURN;
 	END IF;
 	-- the first project opens with the mentor; the others wait their turn
@@ -732,8 +749,8 @@ BEGIN
 		body := api.err(format('the attempt is %s; a handover is possible only from mentoring', t.state));
 		RETURN;
 	END IF;
-	dr := api.draw_evaluator('defense', e.path_id, e.student_id, e.mentor_id, NULL,
-	    decode(p_seed, 'hex'));
+	dr := api.draw_evaluator('defense', e.path_id, e.student_id, e.mentor_id,
+	    api.attempt_reviewers(t.id), decode(p_seed, 'hex'));
 	IF dr.pick IS NULL THEN
 		status := 409;
 		body := api.err('no eligible evaluator: none is qualified for this path '
@@ -950,7 +967,7 @@ BEGIN
 	END IF;
 	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id;
 	dr := api.draw_evaluator('defense', e.path_id, e.student_id, e.mentor_id,
-	    ARRAY[d.evaluator_id], decode(p_seed, 'hex'));
+	    d.evaluator_id || api.attempt_reviewers(t.id), decode(p_seed, 'hex'));
 	IF dr.pick IS NULL THEN
 		status := 409;
 		body := api.err('no other eligible evaluator for this defense');

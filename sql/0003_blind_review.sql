@@ -92,6 +92,22 @@ ALTER TABLE evaluator_misses ADD CONSTRAINT evaluator_misses_kind_check
 ALTER TABLE evaluator_misses ADD CONSTRAINT evaluator_misses_subject
 	CHECK ((defense_id IS NULL) <> (review_id IS NULL));
 
+-- A reviewer of any round of an attempt is never drawn to evaluate another.
+CREATE OR REPLACE FUNCTION api.attempt_reviewers(p_attempt bigint) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(array_agg(DISTINCT r.reviewer_id), '{}')
+	FROM reviews r JOIN defenses d ON d.id = r.defense_id
+	WHERE d.attempt_id = p_attempt
+$$;
+
+-- Who evaluated round P_ROUND of the attempt or a later one: a reviewer of
+-- that round must not be among them (a later round tells its verdict).
+CREATE FUNCTION api.attempt_evaluators(p_attempt bigint, p_round int) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(array_agg(DISTINCT d.evaluator_id), '{}')
+	FROM defenses d WHERE d.attempt_id = p_attempt AND d.round >= p_round
+$$;
+
 -- The draw's load for reviews is the reviewer's open reviews.
 CREATE OR REPLACE FUNCTION api.open_load(p_kind text, p_evaluator bigint)
 RETURNS int LANGUAGE sql STABLE AS $$
@@ -190,7 +206,7 @@ BEGIN
 	SELECT * INTO t FROM attempts WHERE id = d.attempt_id;
 	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id;
 	dr := api.draw_evaluator('review', e.path_id, e.student_id, e.mentor_id,
-	    ARRAY[d.evaluator_id] || ARRAY(SELECT reviewer_id FROM reviews WHERE defense_id = d.id),
+	    api.attempt_evaluators(t.id, d.round) || ARRAY(SELECT reviewer_id FROM reviews WHERE defense_id = d.id),
 	    p_seed);
 	IF dr.pick IS NULL THEN
 		RETURN NULL;
@@ -623,7 +639,7 @@ BEGIN
 	SELECT * INTO t FROM attempts WHERE id = d.attempt_id;
 	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id;
 	dr := api.draw_evaluator('review', e.path_id, e.student_id, e.mentor_id,
-	    ARRAY[d.evaluator_id] || ARRAY(SELECT reviewer_id FROM reviews WHERE defense_id = d.id),
+	    api.attempt_evaluators(t.id, d.round) || ARRAY(SELECT reviewer_id FROM reviews WHERE defense_id = d.id),
 	    decode(p_seed, 'hex'));
 	IF dr.pick IS NULL THEN
 		status := 409; body := api.err('no other eligible reviewer'); RETURN;

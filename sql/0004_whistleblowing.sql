@@ -66,6 +66,11 @@ CREATE TABLE rate_limits (
 	PRIMARY KEY (source, bucket, window_start)
 );
 
+-- The key id inside a sealed value "v1.<key id>.<payload>" (ids may hold dots).
+CREATE FUNCTION api.sealed_key_id(p_sealed text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT substring(p_sealed FROM '^v1\.(.*)\.[^.]*$')
+$$;
+
 -- "now" for report clocks: the test clock offset applies only when
 -- certflowd's configuration enables it (it then passes clock_offset_s).
 CREATE FUNCTION api.now(p_settings jsonb) RETURNS timestamptz LANGUAGE sql STABLE AS $$
@@ -251,7 +256,7 @@ BEGIN
 	END IF;
 	INSERT INTO report_messages (report_id, author, body_sealed, key_id, created_at)
 	VALUES ((x.r).id, 'reporter', p_body ->> 'body_sealed',
-	    split_part(p_body ->> 'body_sealed', '.', 2), api.now(p_settings))
+	    api.sealed_key_id(p_body ->> 'body_sealed'), api.now(p_settings))
 	RETURNING * INTO m;
 	PERFORM api.audit(NULL, p_request_id, 'report.message', 'report', (x.r).id,
 	    jsonb_build_object('from', 'reporter'));
@@ -400,7 +405,7 @@ BEGIN
 	INSERT INTO report_messages (report_id, author, investigator_id, body_sealed, key_id,
 	    created_at)
 	VALUES (p_id, 'investigator', x.user_id, p_body ->> 'body_sealed',
-	    split_part(p_body ->> 'body_sealed', '.', 2), api.now(p_settings))
+	    api.sealed_key_id(p_body ->> 'body_sealed'), api.now(p_settings))
 	RETURNING * INTO m;
 	PERFORM api.audit(x.user_id, p_request_id, 'report.message', 'report', p_id,
 	    jsonb_build_object('from', 'investigator'));
@@ -470,10 +475,16 @@ BEGIN
 	IF r.consequence = 'none' OR r.outcome <> 'substantiated' THEN
 		RETURN json_build_object('applied', false);
 	END IF;
-	SELECT * INTO e FROM enrollments WHERE id = r.enrollment_id FOR UPDATE;
-	IF e.id IS NULL THEN
+	IF r.enrollment_id IS NULL THEN
 		RETURN json_build_object('applied', false, 'detail', 'no enrollment is linked');
 	END IF;
+	-- lock order everywhere: attempt, then enrollment
+	IF r.consequence = 'invalidate_project' THEN
+		SELECT t2.* INTO t FROM attempts t2 JOIN projects j ON j.id = t2.project_id
+		WHERE t2.enrollment_id = r.enrollment_id AND j.code = r.project_code
+		FOR UPDATE OF t2;
+	END IF;
+	SELECT * INTO e FROM enrollments WHERE id = r.enrollment_id FOR UPDATE;
 	IF r.consequence = 'exclude_student' THEN
 		v_next := api.transition('enrollment', e.state, 'exclude', 'pedagogy');
 		IF v_next IS NULL THEN
@@ -486,8 +497,6 @@ BEGIN
 		RETURN json_build_object('applied', true, 'enrollment',
 		    json_build_object('id', e.id, 'state', v_next));
 	ELSIF r.consequence = 'invalidate_project' THEN
-		SELECT t2.* INTO t FROM attempts t2 JOIN projects j ON j.id = t2.project_id
-		WHERE t2.enrollment_id = e.id AND j.code = r.project_code FOR UPDATE OF t2;
 		v_next := api.transition('attempt', t.state, 'invalidate', 'pedagogy');
 		IF t.id IS NULL OR v_next IS NULL
 		    OR e.state NOT IN ('in_progress', 'awaiting_jury', 'completed') THEN
