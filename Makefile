@@ -43,7 +43,7 @@ LIBCERTFLOW	:= $(BUILD)/libcertflow.a
 CERTFLOWD	:= $(BUILD)/certflowd
 CERTFLOW	:= $(BUILD)/certflow
 
-.PHONY: all deps check unit docs-check integration check-valgrind run clean install
+.PHONY: all deps check unit docs-check integration check-valgrind run bench clean install
 .DEFAULT_GOAL := all
 
 all: $(CERTFLOWD) $(CERTFLOW)
@@ -91,6 +91,10 @@ docs-check:
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
 check-valgrind: deps all
 	CERTFLOWD_WRAPPER="$(VALGRIND)" CERTFLOW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -ra tests/integration
+
+# Figures, not tests: a throwaway stack, a seeded data set, wrk (bench/results/latest.md).
+bench: deps all
+	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/bench
 
 run: deps all
 	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/devstack run

@@ -92,20 +92,43 @@ ALTER TABLE evaluator_misses ADD CONSTRAINT evaluator_misses_kind_check
 ALTER TABLE evaluator_misses ADD CONSTRAINT evaluator_misses_subject
 	CHECK ((defense_id IS NULL) <> (review_id IS NULL));
 
--- A reviewer of any round of an attempt is never drawn to evaluate another.
+-- A reviewer (present, or reassigned away) of any defense of the student's
+-- enrollment is never drawn to evaluate a later defense of it: a new round,
+-- or the next project, tells the verdict they review.
 CREATE OR REPLACE FUNCTION api.attempt_reviewers(p_attempt bigint) RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(DISTINCT r.reviewer_id), '{}')
-	FROM reviews r JOIN defenses d ON d.id = r.defense_id
-	WHERE d.attempt_id = p_attempt
+	SELECT coalesce(array_agg(DISTINCT x.id), '{}')
+	FROM attempts t
+	JOIN attempts t2 ON t2.enrollment_id = t.enrollment_id
+	JOIN defenses d ON d.attempt_id = t2.id
+	JOIN reviews r ON r.defense_id = d.id
+	CROSS JOIN LATERAL (SELECT r.reviewer_id AS id
+			    UNION SELECT m.evaluator_id FROM evaluator_misses m
+				  WHERE m.review_id = r.id) x
+	WHERE t.id = p_attempt
 $$;
 
--- Who evaluated round P_ROUND of the attempt or a later one: a reviewer of
--- that round must not be among them (a later round tells its verdict).
-CREATE FUNCTION api.attempt_evaluators(p_attempt bigint, p_round int) RETURNS bigint[]
+-- Who evaluated defense D or any later defense of the same enrollment: a
+-- reviewer of D must not be among them (a later round, or the next project,
+-- tells D's verdict).
+CREATE FUNCTION api.later_evaluators(d defenses) RETURNS bigint[]
 LANGUAGE sql STABLE AS $$
-	SELECT coalesce(array_agg(DISTINCT d.evaluator_id), '{}')
-	FROM defenses d WHERE d.attempt_id = p_attempt AND d.round >= p_round
+	SELECT coalesce(array_agg(DISTINCT d2.evaluator_id), '{}')
+	FROM attempts t
+	JOIN attempts t2 ON t2.enrollment_id = t.enrollment_id
+	JOIN defenses d2 ON d2.attempt_id = t2.id
+	WHERE t.id = d.attempt_id AND d2.id >= d.id
+$$;
+
+-- Everyone ever drawn to review defense P_DEFENSE, reassigned-away ones too.
+CREATE FUNCTION api.defense_reviewers(p_defense bigint) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(array_agg(DISTINCT x.id), '{}')
+	FROM reviews r
+	CROSS JOIN LATERAL (SELECT r.reviewer_id AS id
+			    UNION SELECT m.evaluator_id FROM evaluator_misses m
+				  WHERE m.review_id = r.id) x
+	WHERE r.defense_id = p_defense
 $$;
 
 -- The draw's load for reviews is the reviewer's open reviews.
@@ -206,7 +229,7 @@ BEGIN
 	SELECT * INTO t FROM attempts WHERE id = d.attempt_id;
 	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id;
 	dr := api.draw_evaluator('review', e.path_id, e.student_id, e.mentor_id,
-	    api.attempt_evaluators(t.id, d.round) || ARRAY(SELECT reviewer_id FROM reviews WHERE defense_id = d.id),
+	    api.later_evaluators(d) || api.defense_reviewers(d.id),
 	    p_seed);
 	IF dr.pick IS NULL THEN
 		RETURN NULL;
@@ -639,7 +662,7 @@ BEGIN
 	SELECT * INTO t FROM attempts WHERE id = d.attempt_id;
 	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id;
 	dr := api.draw_evaluator('review', e.path_id, e.student_id, e.mentor_id,
-	    api.attempt_evaluators(t.id, d.round) || ARRAY(SELECT reviewer_id FROM reviews WHERE defense_id = d.id),
+	    api.later_evaluators(d) || api.defense_reviewers(d.id),
 	    decode(p_seed, 'hex'));
 	IF dr.pick IS NULL THEN
 		status := 409; body := api.err('no other eligible reviewer'); RETURN;
