@@ -23,6 +23,16 @@ bool cli_bytea_decode(const char *text, unsigned char *out, size_t n);
 /* A fresh "cli-XXXXXXXX" request id for the audit rows of this run. */
 void cli_request_id(char out[24]);
 
+/*
+ * "COMMAND replay ID" (ARGV after the command): an ID not all digits prints
+ * "usage: USAGE_LINE" and returns 2. Runs SQL with $1 = ID and returns what
+ * REPLAY says of its single row; 1, with a message, when the connection or
+ * the query fails or there is no row ("certflow: no WHAT ID").
+ */
+int cli_replay(int argc, char **argv, const char *config_path,
+    const char *usage_line, const char *sql, const char *what,
+    int (*replay)(const char *id, PGresult *res));
+
 int cmd_user(int argc, char **argv, const char *config_path);
 int cmd_token(int argc, char **argv, const char *config_path);
 int cmd_draw(int argc, char **argv, const char *config_path);

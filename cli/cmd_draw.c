@@ -5,7 +5,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <certflow/draw.h>
 
@@ -65,28 +64,8 @@ replay(const char *id, PGresult *res)
 int
 cmd_draw(int argc, char **argv, const char *config_path)
 {
-	const char *params[1];
-	PGresult *res;
-	PGconn *pg;
-	int status = 1;
-
-	if (argc != 2 || strcmp(argv[0], "replay") != 0 || argv[1][0] == '\0' ||
-	    strspn(argv[1], "0123456789") != strlen(argv[1])) {
-		fprintf(stderr, "usage: certflow draw replay ID\n");
-		return 2;
-	}
-	if ((pg = cli_connect(config_path)) == NULL)
-		return 1;
-	params[0] = argv[1];
-	res = PQexecParams(pg, "SELECT seed, candidates, loads, pick FROM draws "
-	    "WHERE id = $1::bigint", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fprintf(stderr, "certflow: %s", PQresultErrorMessage(res));
-	else if (PQntuples(res) != 1)
-		fprintf(stderr, "certflow: no draw %s\n", argv[1]);
-	else
-		status = replay(argv[1], res);
-	PQclear(res);
-	PQfinish(pg);
-	return status;
+	return cli_replay(argc, argv, config_path, "certflow draw replay ID",
+	    "SELECT seed, candidates, loads, pick FROM draws "
+	    "WHERE id = $1::bigint",
+	    "draw", replay);
 }

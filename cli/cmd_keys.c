@@ -28,15 +28,18 @@ static const struct {
 
 /* Opens TEXT with any key and seals it again with the current one; NULL stays NULL. */
 static char *
-reseal(const struct seal_keyring *ring, const char *aad, const char *text, bool *ok)
+reseal(const struct seal_keyring *ring, const char *aad, const char *text, bool *ok,
+    const char *table, const char *id)
 {
 	unsigned char *plain;
 	char *sealed;
 	size_t n = 0;
 
-	if (text == NULL)
+	if (text == NULL || !*ok)
 		return NULL;
 	if ((plain = seal_decrypt(ring, aad, text, &n)) == NULL) {
+		fprintf(stderr, "certflow: %s %s: a value sealed for %s does not open with "
+		    "the keys of report_key_file; nothing was changed\n", table, id, aad);
 		*ok = false;
 		return NULL;
 	}
@@ -75,7 +78,8 @@ rotate_reports(PGconn *pg, const struct seal_keyring *ring, const char *current,
 
 		for (size_t c = 0; c < NCOLUMNS; c++) {
 			v[c] = reseal(ring, report_columns[c].aad, PQgetisnull(res, i, (int)c + 1) ?
-			    NULL : PQgetvalue(res, i, (int)c + 1), &ok);
+			    NULL : PQgetvalue(res, i, (int)c + 1), &ok, "report",
+			    PQgetvalue(res, i, 0));
 			up[c] = v[c];
 		}
 		up[NCOLUMNS] = current;
@@ -102,7 +106,8 @@ rotate_messages(PGconn *pg, const struct seal_keyring *ring, const char *current
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 
 	for (int i = 0; ok && i < PQntuples(res); i++) {
-		char *body = reseal(ring, "report.body", PQgetvalue(res, i, 1), &ok);
+		char *body = reseal(ring, "report.body", PQgetvalue(res, i, 1), &ok,
+		    "report message", PQgetvalue(res, i, 0));
 		const char *up[3] = { body, current, PQgetvalue(res, i, 0) };
 
 		ok = ok && exec_ok(pg, "UPDATE report_messages SET body_sealed = $1, key_id = $2 "

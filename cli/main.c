@@ -107,6 +107,36 @@ cli_request_id(char out[24])
 }
 
 int
+cli_replay(int argc, char **argv, const char *config_path,
+    const char *usage_line, const char *sql, const char *what,
+    int (*replay)(const char *id, PGresult *res))
+{
+	const char *params[1];
+	PGresult *res;
+	PGconn *pg;
+	int status = 1;
+
+	if (argc != 2 || strcmp(argv[0], "replay") != 0 || argv[1][0] == '\0' ||
+	    strspn(argv[1], "0123456789") != strlen(argv[1])) {
+		fprintf(stderr, "usage: %s\n", usage_line);
+		return 2;
+	}
+	if ((pg = cli_connect(config_path)) == NULL)
+		return 1;
+	params[0] = argv[1];
+	res = PQexecParams(pg, sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "certflow: %s", PQresultErrorMessage(res));
+	else if (PQntuples(res) != 1)
+		fprintf(stderr, "certflow: no %s %s\n", what, argv[1]);
+	else
+		status = replay(argv[1], res);
+	PQclear(res);
+	PQfinish(pg);
+	return status;
+}
+
+int
 main(int argc, char **argv)
 {
 	const char *config_path = NULL;

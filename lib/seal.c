@@ -5,6 +5,7 @@
  * wrote. Never logs and never puts key material in an error message.
  */
 #include "certflow/seal.h"
+#include "certflow/base64url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,100 +26,6 @@
 #define VERSION_LEN	(sizeof(VERSION_PREFIX) - 1)
 #define OVERHEAD	(SEAL_NONCE_LEN + SEAL_TAG_LEN)
 #define CHUNK		(1 << 30)	/* EVP takes int lengths */
-
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* ---- base64url, unpadded and canonical ---- */
-
-static size_t
-b64url_len(size_t n)
-{
-	return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
-}
-
-/* Encodes N bytes into OUT (b64url_len(N) chars, no NUL). */
-static void
-b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t o = 0, i;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		unsigned long v = (unsigned long)in[i] << 16 |
-		    (unsigned long)in[i + 1] << 8 | in[i + 2];
-
-		out[o++] = b64url[(v >> 18) & 63];
-		out[o++] = b64url[(v >> 12) & 63];
-		out[o++] = b64url[(v >> 6) & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		out[o++] = b64url[in[i] >> 2];
-		out[o++] = b64url[(in[i] & 3) << 4];
-	} else if (n - i == 2) {
-		unsigned long v = (unsigned long)in[i] << 8 | in[i + 1];
-
-		out[o++] = b64url[(v >> 10) & 63];
-		out[o++] = b64url[(v >> 4) & 63];
-		out[o++] = b64url[(v << 2) & 63];
-	}
-}
-
-/* The 6-bit value of a base64url character, or -1. */
-static int
-b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/*
- * Checks that S (LEN chars) is canonical unpadded base64url and sets *OUTLEN
- * to its decoded length. Canonical means the unused low bits of the last
- * character are zero, so each sealed value has exactly one text form.
- */
-static bool
-b64url_check(const char *s, size_t len, size_t *outlen)
-{
-	int v = 0;
-
-	if (len % 4 == 1)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if ((v = b64url_value(s[i])) < 0)
-			return false;
-	if ((len % 4 == 2 && (v & 15) != 0) || (len % 4 == 3 && (v & 3) != 0))
-		return false;
-	*outlen = len / 4 * 3 + (len % 4 == 0 ? 0 : len % 4 - 1);
-	return true;
-}
-
-/* Decodes S (LEN chars, already checked) into OUT. */
-static void
-b64url_decode(const char *s, size_t len, unsigned char *out)
-{
-	unsigned long acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		acc = (acc << 6 | (unsigned long)b64url_value(s[i])) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-}
 
 /* ---- key file ---- */
 
@@ -436,7 +343,7 @@ sealed_split(const char *text, const char **id, size_t *idlen,
 	*paylen = strlen(*pay);
 	if (!id_valid(*id, *idlen))
 		return false;
-	if (!b64url_check(*pay, *paylen, rawlen) || *rawlen < OVERHEAD)
+	if (!base64url_check(*pay, *paylen, rawlen) || *rawlen < OVERHEAD)
 		return false;
 	return true;
 }
@@ -471,7 +378,7 @@ seal_encrypt(const struct seal_keyring *ring, const char *aad,
 		return NULL;
 	k = &ring->keys[ring->n - 1];
 	idlen = strlen(k->id);
-	textlen = VERSION_LEN + idlen + 1 + b64url_len(n + OVERHEAD);
+	textlen = VERSION_LEN + idlen + 1 + base64url_len(n + OVERHEAD);
 	if ((raw = malloc(n + OVERHEAD)) == NULL ||
 	    (out = malloc(textlen + 1)) == NULL)
 		goto fail;
@@ -498,7 +405,7 @@ seal_encrypt(const struct seal_keyring *ring, const char *aad,
 	memcpy(out, VERSION_PREFIX, VERSION_LEN);
 	memcpy(out + VERSION_LEN, k->id, idlen);
 	out[VERSION_LEN + idlen] = '.';
-	b64url_encode(raw, n + OVERHEAD, out + VERSION_LEN + idlen + 1);
+	base64url_encode(raw, n + OVERHEAD, out + VERSION_LEN + idlen + 1);
 	out[textlen] = '\0';
 	EVP_CIPHER_CTX_free(ctx);
 	free(raw);
@@ -532,7 +439,7 @@ seal_decrypt(const struct seal_keyring *ring, const char *aad,
 	clen = rawlen - OVERHEAD;
 	if ((raw = malloc(rawlen)) == NULL || (plain = malloc(clen + 1)) == NULL)
 		goto fail;
-	b64url_decode(pay, paylen, raw);
+	base64url_decode(pay, paylen, raw);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL,
 	    ring->keys[ki].key, raw) != 1 ||

@@ -5,6 +5,7 @@
  * are constant-time.
  */
 #include "certflow/token.h"
+#include "certflow/base64url.h"
 
 #include <string.h>
 #include <strings.h>
@@ -15,56 +16,8 @@
 
 #define PREFIX_LEN (sizeof(TOKEN_PREFIX) - 1)
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 _Static_assert(TOKEN_TEXT_LEN == PREFIX_LEN + (TOKEN_RANDOM_BYTES * 4 + 2) / 3,
     "TOKEN_TEXT_LEN must match the unpadded base64url length");
-
-/* Unpadded base64url of N bytes into OUT; returns the number of chars written. */
-static size_t
-b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t o = 0, i;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		unsigned long v = (unsigned long)in[i] << 16 |
-		    (unsigned long)in[i + 1] << 8 | in[i + 2];
-
-		out[o++] = b64url[(v >> 18) & 63];
-		out[o++] = b64url[(v >> 12) & 63];
-		out[o++] = b64url[(v >> 6) & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		out[o++] = b64url[in[i] >> 2];
-		out[o++] = b64url[(in[i] & 3) << 4];
-	} else if (n - i == 2) {
-		unsigned long v = (unsigned long)in[i] << 8 | in[i + 1];
-
-		out[o++] = b64url[(v >> 10) & 63];
-		out[o++] = b64url[(v >> 4) & 63];
-		out[o++] = b64url[(v << 2) & 63];
-	}
-	return o;
-}
-
-/* The 6-bit value of a base64url character, or -1. */
-static int
-b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
 
 bool
 token_generate(char out[TOKEN_TEXT_LEN + 1])
@@ -77,7 +30,7 @@ token_generate(char out[TOKEN_TEXT_LEN + 1])
 		return false;
 	}
 	memcpy(out, TOKEN_PREFIX, PREFIX_LEN);
-	n = b64url_encode(raw, sizeof(raw), out + PREFIX_LEN);
+	n = base64url_encode(raw, sizeof(raw), out + PREFIX_LEN);
 	out[PREFIX_LEN + n] = '\0';
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return true;
@@ -86,16 +39,14 @@ token_generate(char out[TOKEN_TEXT_LEN + 1])
 bool
 token_well_formed(const char *s, size_t len)
 {
-	int v = 0;
+	size_t rawlen = 0;
 
 	if (s == NULL || len != TOKEN_TEXT_LEN ||
 	    memcmp(s, TOKEN_PREFIX, PREFIX_LEN) != 0)
 		return false;
-	for (size_t i = PREFIX_LEN; i < len; i++)
-		if ((v = b64url_value(s[i])) < 0)
-			return false;
 	/* 43 chars carry 258 bits: the last 2 must be zero (canonical form). */
-	return (v & 3) == 0;
+	return base64url_check(s + PREFIX_LEN, len - PREFIX_LEN, &rawlen) &&
+	    rawlen == TOKEN_RANDOM_BYTES;
 }
 
 bool
@@ -123,7 +74,7 @@ token68_ok(const char *s, size_t len)
 {
 	size_t i = 0;
 
-	while (i < len && (b64url_value(s[i]) >= 0 || s[i] == '.' ||
+	while (i < len && (base64url_valid_char(s[i]) || s[i] == '.' ||
 	    s[i] == '~' || s[i] == '+' || s[i] == '/'))
 		i++;
 	if (i == 0)

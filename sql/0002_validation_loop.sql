@@ -881,10 +881,14 @@ BEGIN
 	-- lock the attempt first, as every transition of it does
 	SELECT * INTO t FROM attempts WHERE id = d.attempt_id FOR UPDATE;
 	SELECT * INTO d FROM defenses WHERE id = p_defense FOR UPDATE;
+	-- lock order everywhere: attempt, defense, enrollment
+	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id FOR UPDATE;
 	IF d.evaluator_id <> a.user_id THEN
 		status := 403; body := api.err('only the evaluator drawn for this defense records its verdict'); RETURN;
 	ELSIF d.state <> 'pending' THEN
 		status := 409; body := api.err('this defense already has a verdict'); RETURN;
+	ELSIF e.state <> 'in_progress' THEN
+		status := 409; body := api.err(format('the enrollment is %s', e.state)); RETURN;
 	END IF;
 	v_next := api.transition('attempt', t.state, v_event, 'evaluator');
 	IF v_next IS NULL THEN
@@ -1021,7 +1025,8 @@ BEGIN
 	END IF;
 	-- the attempt first, as every transition of a defense locks it
 	SELECT d.id INTO v_id FROM defenses d JOIN attempts t ON t.id = d.attempt_id
-	WHERE d.state = 'pending' AND d.due_at <= now()
+	JOIN enrollments e ON e.id = t.enrollment_id
+	WHERE d.state = 'pending' AND d.due_at <= now() AND e.state = 'in_progress'
 	ORDER BY d.due_at LIMIT 1 FOR UPDATE OF t SKIP LOCKED;
 	IF v_id IS NULL THEN
 		status := 204; RETURN;

@@ -694,7 +694,8 @@ BEGIN
 	END IF;
 	-- the attempt first, as every transition of a defense locks it
 	SELECT d.id INTO v_id FROM defenses d JOIN attempts t ON t.id = d.attempt_id
-	WHERE d.state = 'pending' AND d.due_at <= now()
+	JOIN enrollments e ON e.id = t.enrollment_id
+	WHERE d.state = 'pending' AND d.due_at <= now() AND e.state = 'in_progress'
 	ORDER BY d.due_at LIMIT 1 FOR UPDATE OF t SKIP LOCKED;
 	IF v_id IS NOT NULL THEN
 		SELECT r.status, r.body INTO status, body
