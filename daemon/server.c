@@ -298,9 +298,9 @@ query_object(const char *query, struct jsonin_error *err)
 	}
 	obj = json_object();
 	TAILQ_FOREACH(e, &kv, next) {
-		json_t *value = json_string(e->value);
+		json_t *value;
 
-		if (value == NULL || json_object_get(obj, e->key) != NULL ||
+		if (json_object_get(obj, e->key) != NULL || (value = json_string(e->value)) == NULL ||
 		    json_object_set_new(obj, e->key, value) != 0) {
 			snprintf(err->detail, sizeof(err->detail),
 			    "query parameter given twice or not UTF-8");
