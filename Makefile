@@ -5,7 +5,7 @@
 #   make SANITIZE=1  the same with AddressSanitizer and UndefinedBehaviorSanitizer (build/san)
 
 PREFIX	?= /usr/local
-PKGS	:= libevent libevent_openssl jansson openssl libpq
+PKGS	:= libevent libevent_openssl jansson openssl libpq zlib
 PYTHON	?= /usr/bin/python3
 
 ifeq ($(SANITIZE),1)
