@@ -116,6 +116,21 @@ const struct route routes[] = {
 	    .extras = { EXTRA_SETTINGS }),
 	POST("/v1/reports/{id}/close", "report_close", "$1, $2, $3::bigint, $4::jsonb, $5::jsonb",
 	    .schema = &schema_report_close, .sealed = close_sealed, .extras = { EXTRA_SETTINGS }),
+
+	/* the diploma jury */
+	POST("/v1/jury-sessions", "jury_session_create", "$1, $2, $3::jsonb",
+	    .schema = &schema_jury_session_create),
+	GET("/v1/jury-sessions/{id}", "jury_session_get", "$1, $2, $3::bigint"),
+	POST("/v1/jury-sessions/{id}/cases", "jury_case_create", "$1, $2, $3::bigint, $4::jsonb",
+	    .schema = &schema_jury_case_create),
+	GET("/v1/jury-cases/{id}", "jury_case_get", "$1, $2, $3::bigint"),
+	GET("/v1/jury-cases/{id}/dossier", "jury_dossier", "$1, $2, $3::bigint"),
+	POST("/v1/jury-cases/{id}/votes", "jury_vote", "$1, $2, $3::bigint, $4::jsonb",
+	    .schema = &schema_jury_vote),
+	POST("/v1/jury-cases/{id}/close", "jury_close", "$1, $2, $3::bigint, $4::jsonb, $5::jsonb",
+	    .schema = &schema_empty, .extras = { EXTRA_SETTINGS }),
+	POST("/v1/jury-cases/{id}/extra-project", "jury_extra_project",
+	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_jury_extra_project),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 
@@ -187,12 +202,12 @@ build_settings(const struct config *cfg)
 	    "\"calibration_min_reviews\": %d, \"report_rate_limit\": %d, "
 	    "\"report_followup_rate_limit\": %d, \"report_ack_days\": %d, "
 	    "\"report_feedback_months\": %d, \"report_reminder_days\": %d, "
-	    "\"clock_offset_s\": %d}",
+	    "\"clock_offset_s\": %d, \"jury_quorum\": %d}",
 	    cfg->defense_due_days, cfg->note_gap_days, cfg->review_rate,
 	    cfg->review_due_days, cfg->agreement_floor, cfg->calibration_min_reviews,
 	    cfg->report_rate_limit, cfg->report_followup_rate_limit, cfg->report_ack_days,
 	    cfg->report_feedback_months, cfg->report_reminder_days,
-	    cfg->test_clock_enabled ? cfg->test_clock_offset_s : 0);
+	    cfg->test_clock_enabled ? cfg->test_clock_offset_s : 0, cfg->jury_quorum);
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return false;

@@ -94,6 +94,8 @@ static const struct key keys[] = {
 	INT(report_feedback_months, 1, 24, 3, 0),
 	INT(report_reminder_days, 0, 365, 2, 0),
 	INT(worker_threads, 1, 64, 2, 0),
+	/* the diploma jury: votes needed before pedagogy may close a case (0: every member) */
+	INT(jury_quorum, 0, 100, 0, 0),
 	/* tests only: moves "now" for report clocks; refused unless enabled */
 	ENUM(test_clock_enabled, yes_no_choices, "no", 0),
 	INT(test_clock_offset_s, -315360000, 315360000, 0, 0),

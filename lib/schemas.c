@@ -190,3 +190,29 @@ static const struct jf_field report_query_fields[] = {
 	{ .name = "state", .type = JF_STRING, .choices = report_state_choices },
 };
 const struct jf_schema query_reports = JF_SCHEMA(report_query_fields);
+
+static const char *const jury_decision_choices[] = { "award", "extra_project", "refuse", NULL };
+
+static const struct jf_field jury_session_fields[] = {
+	ID_FIELD("path_id"),
+	{ .name = "scheduled_at", .type = JF_STRING, .required = true, .format = JF_FMT_TIMESTAMP },
+	{ .name = "members", .type = JF_ARRAY, .required = true, .min = 1, .max = 50, .item = JF_ID },
+};
+const struct jf_schema schema_jury_session_create = JF_SCHEMA(jury_session_fields);
+
+static const struct jf_field jury_case_fields[] = { ID_FIELD("enrollment_id") };
+const struct jf_schema schema_jury_case_create = JF_SCHEMA(jury_case_fields);
+
+static const struct jf_field jury_vote_fields[] = {
+	{ .name = "decision", .type = JF_STRING, .required = true, .choices = jury_decision_choices },
+	TEXT_FIELD("comment"),
+};
+const struct jf_schema schema_jury_vote = JF_SCHEMA(jury_vote_fields);
+
+static const struct jf_field jury_extra_fields[] = {
+	TITLE_FIELD,
+	{ .name = "skills", .type = JF_ARRAY, .required = true, .min = 1, .max = 5,
+	  .item = JF_OBJECT, .sub = &skill_schema },
+	{ .name = "interview", .type = JF_BOOL, .required = true },
+};
+const struct jf_schema schema_jury_extra_project = JF_SCHEMA(jury_extra_fields);

@@ -28,6 +28,8 @@ const char *const workflow_review_states[] = {
 
 const char *const workflow_disagreement_states[] = { "open", "resolved", NULL };
 
+const char *const workflow_jury_case_states[] = { "open", "decided", NULL };
+
 const char *const workflow_report_states[] = {
 	"received",		/* the acknowledgement clock runs */
 	"acknowledged",		/* the feedback clock runs */
@@ -62,6 +64,12 @@ const struct wf_transition workflow_table[] = {
 	{ "review", "pending", "submit", "evaluator", "submitted" },
 	{ "review", "pending", "reassign", "system", "pending" },
 	{ "disagreement", "open", "resolve", "pedagogy", "resolved" },
+	/* the diploma jury */
+	{ "jury_case", "open", "decide", "jury", "decided" },		/* every member voted */
+	{ "jury_case", "open", "decide", "pedagogy", "decided" },	/* closed at quorum */
+	{ "enrollment", "awaiting_jury", "award", "jury", "awarded" },
+	{ "enrollment", "awaiting_jury", "refuse", "jury", "refused" },
+	{ "enrollment", "awaiting_jury", "extra_project", "pedagogy", "in_progress" },
 	/* whistleblowing */
 	{ "report", "received", "acknowledge", "pedagogy", "acknowledged" },
 	{ "report", "received", "close", "pedagogy", "closed" },
@@ -72,12 +80,13 @@ const size_t workflow_table_len = sizeof(workflow_table) / sizeof(workflow_table
 const char *const workflow_events[] = {
 	"open", "handover", "verdict_validated", "verdict_needs_improvement", "reassign",
 	"overturn", "invalidate", "complete_diploma", "complete_certificate", "reopen",
-	"exclude", "submit", "resolve", "acknowledge", "close",
+	"exclude", "submit", "resolve", "acknowledge", "close", "decide", "award", "refuse",
+	"extra_project",
 	NULL,
 };
 
 const char *const workflow_entities[] = {
-	"attempt", "enrollment", "review", "disagreement", "report", NULL,
+	"attempt", "enrollment", "review", "disagreement", "report", "jury_case", NULL,
 };
 
 const char *const workflow_roles[] = {
@@ -120,6 +129,8 @@ workflow_states(const char *entity)
 		return workflow_disagreement_states;
 	if (strcmp(entity, "report") == 0)
 		return workflow_report_states;
+	if (strcmp(entity, "jury_case") == 0)
+		return workflow_jury_case_states;
 	return NULL;
 }
 

@@ -39,9 +39,13 @@ CREATE TABLE projects (
 	position	int NOT NULL CHECK (position > 0),
 	code		text NOT NULL,
 	title		text NOT NULL,
-	UNIQUE (path_id, code),
-	UNIQUE (path_id, position)
+	-- NULL for the path's own projects; an enrollment's id for the extra
+	-- project a jury asked of that student alone (0005)
+	enrollment_id	bigint
 );
+CREATE UNIQUE INDEX projects_path_code ON projects (path_id, code) WHERE enrollment_id IS NULL;
+CREATE UNIQUE INDEX projects_path_position ON projects (path_id, position)
+	WHERE enrollment_id IS NULL;
 
 CREATE TABLE skills (
 	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -85,6 +89,7 @@ CREATE TABLE enrollments (
 );
 CREATE INDEX enrollments_student ON enrollments (student_id);
 CREATE INDEX enrollments_mentor ON enrollments (mentor_id);
+ALTER TABLE projects ADD FOREIGN KEY (enrollment_id) REFERENCES enrollments (id);
 CREATE INDEX enrollments_in_progress ON enrollments (last_note_at)
 	WHERE state = 'in_progress';
 -- one running diploma per student and path (certificates for different
@@ -191,7 +196,7 @@ CREATE FUNCTION api.path_json(p_id bigint) RETURNS jsonb LANGUAGE sql STABLE AS 
 			    'title', s.title) ORDER BY s.id)
 			FROM skills s WHERE s.project_id = j.id), '[]'))
 		    ORDER BY j.position)
-		FROM projects j WHERE j.path_id = p.id), '[]'))
+		FROM projects j WHERE j.path_id = p.id AND j.enrollment_id IS NULL), '[]'))
 	FROM paths p WHERE p.id = p_id
 $$;
 
@@ -357,7 +362,8 @@ BEGIN
 	FOR j IN SELECT * FROM jsonb_array_elements(p_body -> 'projects') LOOP
 		INSERT INTO projects (path_id, position, code, title)
 		VALUES (v_path, i + 1, j ->> 'code', j ->> 'title')
-		ON CONFLICT DO NOTHING RETURNING id INTO v_project;
+		ON CONFLICT (path_id, code) WHERE enrollment_id IS NULL DO NOTHING
+		RETURNING id INTO v_project;
 		IF v_project IS NULL THEN
 			-- the whole path is rolled back by the raised error
 			RAISE EXCEPTION USING ERRCODE = 'P0422', MESSAGE = format('projects[%s].code', i),
@@ -407,7 +413,7 @@ BEGIN
 	status := 200;
 	SELECT coalesce(json_agg(json_build_object('id', p.id, 'code', p.code,
 	    'title', p.title, 'projects', (SELECT count(*) FROM projects j
-					   WHERE j.path_id = p.id)) ORDER BY p.id), '[]')
+					   WHERE j.path_id = p.id AND j.enrollment_id IS NULL)) ORDER BY p.id), '[]')
 	INTO body FROM paths p;
 END
 $$;
@@ -534,7 +540,8 @@ BEGIN
 		v_codes := ARRAY(SELECT jsonb_array_elements_text(p_body -> 'projects'));
 		SELECT min(o - 1) INTO v_bad
 		FROM unnest(v_codes) WITH ORDINALITY AS t (code, o)
-		WHERE NOT EXISTS (SELECT 1 FROM projects j WHERE j.path_id = v_path AND j.code = t.code)
+		WHERE NOT EXISTS (SELECT 1 FROM projects j WHERE j.path_id = v_path AND j.code = t.code
+				  AND j.enrollment_id IS NULL)
 		   OR o > (SELECT min(o2) FROM unnest(v_codes) WITH ORDINALITY AS t2 (code2, o2)
 			   WHERE t2.code2 = t.code);
 		IF v_bad IS NOT NULL THEN
@@ -544,7 +551,7 @@ BEGIN
 			RETURN;
 		END IF;
 	ELSE
-		v_codes := ARRAY(SELECT code FROM projects WHERE path_id = v_path);
+		v_codes := ARRAY(SELECT code FROM projects WHERE path_id = v_path AND enrollment_id IS NULL);
 		IF cardinality(v_codes) = 0 THEN
 			status := 422; body := api.err('this path has no project', 'path_id'); RETURN;
 		END IF;
@@ -572,7 +579,7 @@ BEGIN
 	SELECT v_id, j.id, j.position,
 	       CASE WHEN row_number() OVER (ORDER BY j.position) = 1
 		    THEN 'mentoring' ELSE 'pending' END
-	FROM projects j WHERE j.path_id = v_path AND j.code = ANY (v_codes);
+	FROM projects j WHERE j.path_id = v_path AND j.code = ANY (v_codes) AND j.enrollment_id IS NULL;
 	PERFORM api.audit(a.user_id, p_request_id, 'enrollment.create', 'enrollment', v_id,
 	    jsonb_build_object('student_id', v_student, 'mentor_id', v_mentor,
 		'path_id', v_path, 'kind', v_kind, 'projects', v_codes));

@@ -61,6 +61,7 @@ struct config {
 	int report_feedback_months;	/* feedback due after acknowledgement */
 	int report_reminder_days;	/* alert this long before a report deadline */
 	int worker_threads;		/* threads for slow hashes, off the event loop */
+	int jury_quorum;		/* votes before pedagogy may close a case; 0: all */
 	int test_clock_enabled;		/* 0 no, 1 yes */
 	int test_clock_offset_s;	/* seconds added to "now" for report clocks */
 };

@@ -119,7 +119,8 @@ test_exhaustive_against_table(void **state)
 				}
 	assert_int_equal(tried, (list_len(workflow_attempt_states) +
 	    list_len(workflow_enrollment_states) + list_len(workflow_review_states) +
-	    list_len(workflow_disagreement_states) + list_len(workflow_report_states)) *
+	    list_len(workflow_disagreement_states) + list_len(workflow_report_states) +
+	    list_len(workflow_jury_case_states)) *
 	    list_len(workflow_events) *
 	    list_len(workflow_roles));
 	/* Every row was reached exactly once: no duplicate and no stray row. */
@@ -151,7 +152,8 @@ test_lists_have_no_duplicates(void **state)
 {
 	const char *const *lists[] = { workflow_attempt_states,
 	    workflow_enrollment_states, workflow_review_states,
-	    workflow_disagreement_states, workflow_report_states, workflow_entities,
+	    workflow_disagreement_states, workflow_report_states, workflow_jury_case_states,
+	    workflow_entities,
 	    workflow_events,
 	    workflow_roles };
 
@@ -300,6 +302,11 @@ test_review_and_disagreement(void **state)
 			expect_next("enrollment", "excluded", *ev, *r, NULL);
 	expect_only_from("report", "acknowledge", "received");
 	expect_next("report", "closed", "close", "pedagogy", NULL);
+	/* Only the jury awards or refuses, only from awaiting_jury. */
+	expect_only_role("enrollment", "awaiting_jury", "award", "jury", "awarded");
+	expect_only_from("enrollment", "award", "awaiting_jury");
+	expect_only_from("enrollment", "refuse", "awaiting_jury");
+	expect_next("jury_case", "decided", "decide", "jury", NULL);
 }
 
 int
