@@ -6,17 +6,13 @@
  */
 #include "certflow/seal.h"
 #include "certflow/base64url.h"
+#include "certflow/keyfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -29,73 +25,6 @@
 
 /* ---- key file ---- */
 
-struct parser {
-	const char *name;	/* file name for messages */
-	unsigned line;		/* 0 outside the lines */
-	char *err;
-	size_t errlen;
-};
-
-static bool errorf(struct parser *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Writes "NAME:LINE: message" (or "NAME: message" outside lines); returns false. */
-static bool
-errorf(struct parser *p, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (p->err == NULL || p->errlen == 0)
-		return false;
-	if (p->line > 0)
-		n = snprintf(p->err, p->errlen, "%s:%u: ", p->name, p->line);
-	else
-		n = snprintf(p->err, p->errlen, "%s: ", p->name);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-static bool
-is_id_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool
-id_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > SEAL_KEY_ID_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_id_char(s[i]))
-			return false;
-	return true;
-}
-
 /* The index of key ID (LEN chars) in RING, or -1. */
 static ssize_t
 ring_find(const struct seal_keyring *ring, const char *id, size_t len)
@@ -107,90 +36,74 @@ ring_find(const struct seal_keyring *ring, const char *id, size_t len)
 	return -1;
 }
 
-/* Skips blanks; true when the line [S, E) holds a key line (not blank, not #). */
-static bool
-line_has_key(const char *s, const char *e)
-{
-	while (s < e && is_blank(*s))
-		s++;
-	return s < e && *s != '#';
-}
-
 /* Parses the key line [S, E) into RING->keys[RING->n] and counts it. */
 static bool
-parse_key_line(struct parser *p, struct seal_keyring *ring, const char *s,
-    const char *e, const unsigned *lines)
+parse_key_line(struct keyfile_parser *p, struct seal_keyring *ring,
+    const char *s, const char *e, const unsigned *lines)
 {
 	struct seal_key *k = &ring->keys[ring->n];
 	const char *id, *hex;
 	size_t idlen, hexlen;
 	ssize_t dup;
 
-	while (s < e && is_blank(*s))
+	while (s < e && keyfile_is_blank(*s))
 		s++;
-	for (id = s; s < e && !is_blank(*s); s++)
+	for (id = s; s < e && !keyfile_is_blank(*s); s++)
 		;
 	idlen = (size_t)(s - id);
-	while (s < e && is_blank(*s))
+	while (s < e && keyfile_is_blank(*s))
 		s++;
-	for (hex = s; s < e && !is_blank(*s); s++)
+	for (hex = s; s < e && !keyfile_is_blank(*s); s++)
 		;
 	hexlen = (size_t)(s - hex);
-	while (s < e && is_blank(*s))
+	while (s < e && keyfile_is_blank(*s))
 		s++;
 
-	if (!id_valid(id, idlen))
-		return errorf(p, "bad key id (1 to %d characters of "
+	if (!keyfile_id_valid(id, idlen, SEAL_KEY_ID_MAX))
+		return keyfile_errorf(p, "bad key id (1 to %d characters of "
 		    "A-Z a-z 0-9 _ . -)", SEAL_KEY_ID_MAX);
 	if ((dup = ring_find(ring, id, idlen)) >= 0)
-		return errorf(p, "duplicate key id '%.*s' (first on line %u)",
-		    (int)idlen, id, lines[dup]);
+		return keyfile_errorf(p, "duplicate key id '%.*s' (first on "
+		    "line %u)", (int)idlen, id, lines[dup]);
 	if (hexlen == 0)
-		return errorf(p, "missing key after id '%.*s'", (int)idlen, id);
+		return keyfile_errorf(p, "missing key after id '%.*s'",
+		    (int)idlen, id);
 	for (size_t i = 0; i < hexlen; i++)
-		if (hex_value(hex[i]) < 0)
-			return errorf(p, "key of '%.*s' is not hexadecimal",
-			    (int)idlen, id);
+		if (keyfile_hex_value(hex[i]) < 0)
+			return keyfile_errorf(p, "key of '%.*s' is not "
+			    "hexadecimal", (int)idlen, id);
 	if (hexlen != 2 * SEAL_KEY_LEN)
-		return errorf(p, "key of '%.*s' has %zu hex digits, "
+		return keyfile_errorf(p, "key of '%.*s' has %zu hex digits, "
 		    "want %d (%d bytes)", (int)idlen, id, hexlen,
 		    2 * SEAL_KEY_LEN, SEAL_KEY_LEN);
 	if (s != e)
-		return errorf(p, "unexpected text after the key of '%.*s'",
-		    (int)idlen, id);
+		return keyfile_errorf(p, "unexpected text after the key of "
+		    "'%.*s'", (int)idlen, id);
 
 	memcpy(k->id, id, idlen);
 	k->id[idlen] = '\0';
 	for (size_t i = 0; i < SEAL_KEY_LEN; i++)
-		k->key[i] = (unsigned char)(hex_value(hex[2 * i]) << 4 |
-		    hex_value(hex[2 * i + 1]));
+		k->key[i] = (unsigned char)(keyfile_hex_value(hex[2 * i]) <<
+		    4 | keyfile_hex_value(hex[2 * i + 1]));
 	ring->n++;
 	return true;
 }
 
 /* Parses each line of TEXT into RING, recording each key's line in LINES. */
 static bool
-parse_text(struct parser *p, struct seal_keyring *ring, unsigned *lines,
-    const char *text)
+parse_text(struct keyfile_parser *p, struct seal_keyring *ring,
+    unsigned *lines, const char *text)
 {
-	const char *s = text;
+	const char *cursor = text, *s, *e;
 
-	while (*s != '\0') {
-		const char *e = strchr(s, '\n');
-
-		if (e == NULL)
-			e = s + strlen(s);
-		p->line++;
-		if (line_has_key(s, e)) {
-			lines[ring->n] = p->line;
-			if (!parse_key_line(p, ring, s, e, lines))
-				return false;
-		}
-		s = *e == '\n' ? e + 1 : e;
+	while (keyfile_next_key(&cursor, &p->line, &s, &e)) {
+		lines[ring->n] = p->line;
+		if (!parse_key_line(p, ring, s, e, lines))
+			return false;
 	}
 	p->line = 0;
 	if (ring->n == 0)
-		return errorf(p, "no key");
+		return keyfile_errorf(p, "no key");
 	return true;
 }
 
@@ -211,7 +124,7 @@ bool
 seal_keyring_parse(const char *text, const char *name,
     struct seal_keyring *ring, char *err, size_t errlen)
 {
-	struct parser p = { name, 0, err, errlen };
+	struct keyfile_parser p = { name, 0, err, errlen };
 	struct seal_keyring tmp = { NULL, 0 };
 	unsigned *lines = NULL;
 	size_t count = 0;
@@ -219,22 +132,15 @@ seal_keyring_parse(const char *text, const char *name,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (text == NULL || ring == NULL) {
-		errorf(&p, "no key file text");
+		keyfile_errorf(&p, "no key file text");
 		goto fail;
 	}
 	/* Count first so the keys are allocated once: realloc would leave copies. */
-	for (const char *s = text; *s != '\0';) {
-		const char *e = strchr(s, '\n');
-
-		if (e == NULL)
-			e = s + strlen(s);
-		if (line_has_key(s, e))
-			count++;
-		s = *e == '\n' ? e + 1 : e;
-	}
+	for (const char *c = text, *s, *e; keyfile_next_key(&c, NULL, &s, &e);)
+		count++;
 	if (count > 0 && ((tmp.keys = calloc(count, sizeof(*tmp.keys))) == NULL ||
 	    (lines = calloc(count, sizeof(*lines))) == NULL)) {
-		errorf(&p, "out of memory");
+		keyfile_errorf(&p, "out of memory");
 		goto fail;
 	}
 	if (!parse_text(&p, &tmp, lines, text))
@@ -256,66 +162,17 @@ bool
 seal_keyring_load(const char *path, struct seal_keyring *ring, char *err,
     size_t errlen)
 {
-	struct parser p = { path, 0, err, errlen };
-	struct stat st;
-	char *buf = NULL;
+	char *text = NULL;
 	size_t len = 0;
-	int fd = -1;
-	bool ok = false;
+	bool ok;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		errorf(&p, "%s", strerror(errno));
-		goto fail;
-	}
-	if (fstat(fd, &st) == -1) {
-		errorf(&p, "%s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errorf(&p, "not a regular file");
-		goto fail;
-	}
-	if ((st.st_mode & 077) != 0) {
-		errorf(&p, "must not be readable by others (chmod 600)");
-		goto fail;
-	}
-	/* read(2) rather than stdio: no buffer we cannot wipe. */
-	if ((buf = malloc(SEAL_FILE_MAX + 1)) == NULL) {
-		errorf(&p, "out of memory");
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + len, SEAL_FILE_MAX + 1 - len);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			errorf(&p, "read error: %s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > SEAL_FILE_MAX) {
-			errorf(&p, "larger than %d bytes", SEAL_FILE_MAX);
-			goto fail;
-		}
-	}
-	if (memchr(buf, '\0', len) != NULL) {
-		errorf(&p, "contains a NUL byte");
-		goto fail;
-	}
-	buf[len] = '\0';
-	ok = seal_keyring_parse(buf, path, ring, err, errlen);
-fail:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, SEAL_FILE_MAX + 1);
-		free(buf);
-	}
-	if (fd != -1)
-		close(fd);
+	if (!keyfile_read(path, SEAL_FILE_MAX, 077,
+	    "must not be readable by others (chmod 600)", &text, &len, NULL,
+	    err, errlen))
+		return false;
+	ok = seal_keyring_parse(text, path, ring, err, errlen);
+	OPENSSL_cleanse(text, len);
+	free(text);
 	return ok;
 }
 
@@ -341,7 +198,7 @@ sealed_split(const char *text, const char **id, size_t *idlen,
 	*idlen = (size_t)(dot - *id);
 	*pay = dot + 1;
 	*paylen = strlen(*pay);
-	if (!id_valid(*id, *idlen))
+	if (!keyfile_id_valid(*id, *idlen, SEAL_KEY_ID_MAX))
 		return false;
 	if (!base64url_check(*pay, *paylen, rawlen) || *rawlen < OVERHEAD)
 		return false;

@@ -6,16 +6,12 @@
  * in an error message.
  */
 #include "certflow/sign.h"
+#include "certflow/keyfile.h"
 #include "certflow/token.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -29,40 +25,9 @@ _Static_assert(SIGN_SEED_LEN == SIGN_PUB_LEN, "one hex length for both keys");
 
 /* ---- key file ---- */
 
-struct parser {
-	const char *name;	/* file name for messages */
-	unsigned line;		/* 0 outside the lines */
-	char *err;
-	size_t errlen;
-};
-
-static bool errorf(struct parser *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Writes "NAME:LINE: message" (or "NAME: message" outside lines); returns false. */
-static bool
-errorf(struct parser *p, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (p->err == NULL || p->errlen == 0)
-		return false;
-	if (p->line > 0)
-		n = snprintf(p->err, p->errlen, "%s:%u: ", p->name, p->line);
-	else
-		n = snprintf(p->err, p->errlen, "%s: ", p->name);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 /* errorf with OpenSSL's reason appended; empties OpenSSL's error queue. */
 static bool
-ossl_errorf(struct parser *p, const char *what, const char *id)
+ossl_errorf(struct keyfile_parser *p, const char *what, const char *id)
 {
 	unsigned long e = ERR_get_error();
 	char reason[256] = "unknown OpenSSL error";
@@ -70,52 +35,7 @@ ossl_errorf(struct parser *p, const char *what, const char *id)
 	if (e != 0)
 		ERR_error_string_n(e, reason, sizeof(reason));
 	ERR_clear_error();
-	return errorf(p, "%s '%s': %s", what, id, reason);
-}
-
-static bool
-is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-static bool
-is_id_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool
-id_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > SIGN_KEY_ID_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_id_char(s[i]))
-			return false;
-	return true;
-}
-
-/* Skips blanks; true when the line [S, E) holds a key line (not blank, not #). */
-static bool
-line_has_key(const char *s, const char *e)
-{
-	while (s < e && is_blank(*s))
-		s++;
-	return s < e && *s != '#';
+	return keyfile_errorf(p, "%s '%s': %s", what, id, reason);
 }
 
 /* Splits [S, E) at blanks into at most MAX_FIELDS fields; returns their count. */
@@ -126,11 +46,11 @@ split_fields(const char *s, const char *e, const char *f[MAX_FIELDS],
 	size_t nf = 0;
 
 	for (;;) {
-		while (s < e && is_blank(*s))
+		while (s < e && keyfile_is_blank(*s))
 			s++;
 		if (s == e || nf == MAX_FIELDS)
 			return nf;
-		for (f[nf] = s; s < e && !is_blank(*s); s++)
+		for (f[nf] = s; s < e && !keyfile_is_blank(*s); s++)
 			;
 		flen[nf] = (size_t)(s - f[nf]);
 		nf++;
@@ -139,25 +59,27 @@ split_fields(const char *s, const char *e, const char *f[MAX_FIELDS],
 
 /* Checks the hex field HEX (LEN chars) of key ID and decodes it into OUT. */
 static bool
-read_hex(struct parser *p, const char *what, const char *id, const char *hex,
-    size_t len, unsigned char out[SIGN_SEED_LEN])
+read_hex(struct keyfile_parser *p, const char *what, const char *id,
+    const char *hex, size_t len, unsigned char out[SIGN_SEED_LEN])
 {
 	for (size_t i = 0; i < len; i++)
-		if (hex_value(hex[i]) < 0)
-			return errorf(p, "%s of '%s' is not hexadecimal", what, id);
+		if (keyfile_hex_value(hex[i]) < 0)
+			return keyfile_errorf(p, "%s of '%s' is not "
+			    "hexadecimal", what, id);
 	if (len != HEX_LEN)
-		return errorf(p, "%s of '%s' has %zu hex digits, want %d "
-		    "(%d bytes)", what, id, len, HEX_LEN, SIGN_SEED_LEN);
+		return keyfile_errorf(p, "%s of '%s' has %zu hex digits, "
+		    "want %d (%d bytes)", what, id, len, HEX_LEN,
+		    SIGN_SEED_LEN);
 	for (size_t i = 0; i < SIGN_SEED_LEN; i++)
-		out[i] = (unsigned char)(hex_value(hex[2 * i]) << 4 |
-		    hex_value(hex[2 * i + 1]));
+		out[i] = (unsigned char)(keyfile_hex_value(hex[2 * i]) << 4 |
+		    keyfile_hex_value(hex[2 * i + 1]));
 	return true;
 }
 
 /* Builds the EVP_PKEY of K from HEX: its seed, or its public key if PUBLIC_ONLY. */
 static bool
-make_key(struct parser *p, struct sign_key *k, const char *hex, size_t len,
-    bool public_only)
+make_key(struct keyfile_parser *p, struct sign_key *k, const char *hex,
+    size_t len, bool public_only)
 {
 	unsigned char raw[SIGN_SEED_LEN];
 	size_t publen = SIGN_PUB_LEN;
@@ -201,8 +123,8 @@ fail:
  * holds the line of each key already in RING.
  */
 static bool
-parse_key_line(struct parser *p, struct sign_keyring *ring, const char *s,
-    const char *e, const unsigned *lines)
+parse_key_line(struct keyfile_parser *p, struct sign_keyring *ring,
+    const char *s, const char *e, const unsigned *lines)
 {
 	struct sign_key *k = &ring->keys[ring->n];
 	const char *f[MAX_FIELDS];
@@ -210,22 +132,22 @@ parse_key_line(struct parser *p, struct sign_keyring *ring, const char *s,
 	bool public_only;
 
 	nf = split_fields(s, e, f, flen);
-	if (!id_valid(f[0], flen[0]))
-		return errorf(p, "bad key id (1 to %d characters of "
+	if (!keyfile_id_valid(f[0], flen[0], SIGN_KEY_ID_MAX))
+		return keyfile_errorf(p, "bad key id (1 to %d characters of "
 		    "A-Z a-z 0-9 _ . -)", SIGN_KEY_ID_MAX);
 	memcpy(k->id, f[0], flen[0]);
 	k->id[flen[0]] = '\0';
 	for (size_t i = 0; i < ring->n; i++)
 		if (strcmp(ring->keys[i].id, k->id) == 0)
-			return errorf(p, "duplicate key id '%s' (first on "
-			    "line %u)", k->id, lines[i]);
+			return keyfile_errorf(p, "duplicate key id '%s' "
+			    "(first on line %u)", k->id, lines[i]);
 	public_only = nf >= 2 && flen[1] == 6 && memcmp(f[1], "public", 6) == 0;
 	if (nf == 1 || (nf == 2 && public_only))
-		return errorf(p, "missing key after '%.*s'",
+		return keyfile_errorf(p, "missing key after '%.*s'",
 		    (int)(f[nf - 1] + flen[nf - 1] - f[0]), f[0]);
 	if (nf > (public_only ? 3u : 2u))
-		return errorf(p, "unexpected text after the key of '%s'",
-		    k->id);
+		return keyfile_errorf(p, "unexpected text after the key of "
+		    "'%s'", k->id);
 	if (!make_key(p, k, f[nf - 1], flen[nf - 1], public_only))
 		return false;
 	/* The same key twice is a copy-paste slip, e.g. in a rotation. */
@@ -233,8 +155,8 @@ parse_key_line(struct parser *p, struct sign_keyring *ring, const char *s,
 		if (memcmp(ring->keys[i].pub, k->pub, SIGN_PUB_LEN) == 0) {
 			EVP_PKEY_free(k->pkey);
 			k->pkey = NULL;
-			return errorf(p, "key of '%s' is the key of '%s' "
-			    "(line %u) again", k->id, ring->keys[i].id,
+			return keyfile_errorf(p, "key of '%s' is the key of "
+			    "'%s' (line %u) again", k->id, ring->keys[i].id,
 			    lines[i]);
 		}
 	ring->n++;
@@ -246,43 +168,28 @@ parse_key_line(struct parser *p, struct sign_keyring *ring, const char *s,
  * *LINESP (malloc'ed, caller frees). On failure both stay empty.
  */
 static bool
-parse_ring(struct parser *p, const char *text, struct sign_keyring *out,
-    unsigned **linesp)
+parse_ring(struct keyfile_parser *p, const char *text,
+    struct sign_keyring *out, unsigned **linesp)
 {
 	struct sign_keyring tmp = { NULL, 0 };
 	unsigned *lines = NULL;
 	size_t count = 0;
-	const char *s;
+	const char *cursor, *s, *e;
 
 	/* Count first so the keys are allocated once and never move. */
-	for (s = text; *s != '\0';) {
-		const char *e = strchr(s, '\n');
-
-		if (e == NULL)
-			e = s + strlen(s);
-		if (line_has_key(s, e))
-			count++;
-		s = *e == '\n' ? e + 1 : e;
-	}
+	for (cursor = text; keyfile_next_key(&cursor, NULL, &s, &e);)
+		count++;
 	if (count == 0)
-		return errorf(p, "no key");
+		return keyfile_errorf(p, "no key");
 	if ((tmp.keys = calloc(count, sizeof(*tmp.keys))) == NULL ||
 	    (lines = calloc(count, sizeof(*lines))) == NULL) {
-		errorf(p, "out of memory");
+		keyfile_errorf(p, "out of memory");
 		goto fail;
 	}
-	for (s = text; *s != '\0';) {
-		const char *e = strchr(s, '\n');
-
-		if (e == NULL)
-			e = s + strlen(s);
-		p->line++;
-		if (line_has_key(s, e)) {
-			lines[tmp.n] = p->line;
-			if (!parse_key_line(p, &tmp, s, e, lines))
-				goto fail;
-		}
-		s = *e == '\n' ? e + 1 : e;
+	for (cursor = text; keyfile_next_key(&cursor, &p->line, &s, &e);) {
+		lines[tmp.n] = p->line;
+		if (!parse_key_line(p, &tmp, s, e, lines))
+			goto fail;
 	}
 	p->line = 0;
 	*out = tmp;
@@ -310,14 +217,14 @@ bool
 sign_keyring_parse(const char *text, const char *name,
     struct sign_keyring *ring, char *err, size_t errlen)
 {
-	struct parser p = { name, 0, err, errlen };
+	struct keyfile_parser p = { name, 0, err, errlen };
 	struct sign_keyring tmp = { NULL, 0 };
 	unsigned *lines = NULL;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (text == NULL || ring == NULL)
-		return errorf(&p, "no key file text");
+		return keyfile_errorf(&p, "no key file text");
 	if (!parse_ring(&p, text, &tmp, &lines))
 		return false;
 	free(lines);
@@ -330,75 +237,34 @@ bool
 sign_keyring_load(const char *path, struct sign_keyring *ring, char *err,
     size_t errlen)
 {
-	struct parser p = { path, 0, err, errlen };
+	struct keyfile_parser p = { path, 0, err, errlen };
 	struct sign_keyring tmp = { NULL, 0 };
 	unsigned *lines = NULL;
-	struct stat st;
-	char *buf = NULL;
+	char *text = NULL;
 	size_t len = 0;
-	int fd = -1;
+	mode_t mode = 0;
 	bool ok = false;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (path == NULL || ring == NULL) {
 		p.name = "(null)";
-		errorf(&p, "no key file");
-		goto fail;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		errorf(&p, "%s", strerror(errno));
-		goto fail;
-	}
-	if (fstat(fd, &st) == -1) {
-		errorf(&p, "%s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errorf(&p, "not a regular file");
+		keyfile_errorf(&p, "no key file");
 		goto fail;
 	}
 	/* Whoever may write the file chooses the keys that verify. */
-	if ((st.st_mode & 022) != 0) {
-		errorf(&p, "must not be writable by group or others "
-		    "(chmod go-w)");
+	if (!keyfile_read(path, SIGN_FILE_MAX, 022,
+	    "must not be writable by group or others (chmod go-w)", &text, &len,
+	    &mode, err, errlen))
 		goto fail;
-	}
-	/* read(2) rather than stdio: no buffer we cannot wipe. */
-	if ((buf = malloc(SIGN_FILE_MAX + 1)) == NULL) {
-		errorf(&p, "out of memory");
-		goto fail;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + len, SIGN_FILE_MAX + 1 - len);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			errorf(&p, "read error: %s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > SIGN_FILE_MAX) {
-			errorf(&p, "larger than %d bytes", SIGN_FILE_MAX);
-			goto fail;
-		}
-	}
-	if (memchr(buf, '\0', len) != NULL) {
-		errorf(&p, "contains a NUL byte");
-		goto fail;
-	}
-	buf[len] = '\0';
-	if (!parse_ring(&p, buf, &tmp, &lines))
+	if (!parse_ring(&p, text, &tmp, &lines))
 		goto fail;
 	/* Public keys may be world-readable; a private key may not. */
-	for (size_t i = 0; i < tmp.n && (st.st_mode & 077) != 0; i++)
+	for (size_t i = 0; i < tmp.n && (mode & 077) != 0; i++)
 		if (tmp.keys[i].has_private) {
 			p.line = lines[i];
-			errorf(&p, "private key in a file readable by group "
-			    "or others (chmod 600)");
+			keyfile_errorf(&p, "private key in a file readable by "
+			    "group or others (chmod 600)");
 			goto fail;
 		}
 	sign_keyring_free(ring);
@@ -409,12 +275,10 @@ sign_keyring_load(const char *path, struct sign_keyring *ring, char *err,
 fail:
 	sign_keyring_free(&tmp);
 	free(lines);
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, SIGN_FILE_MAX + 1);
-		free(buf);
+	if (text != NULL) {
+		OPENSSL_cleanse(text, len);
+		free(text);
 	}
-	if (fd != -1)
-		close(fd);
 	return ok;
 }
 
@@ -528,7 +392,8 @@ sign_generate_line(const char *id)
 	size_t idlen, len;
 
 	if (id == NULL ||
-	    !id_valid(id, idlen = strnlen(id, SIGN_KEY_ID_MAX + 1)))
+	    !keyfile_id_valid(id, idlen = strnlen(id, SIGN_KEY_ID_MAX + 1),
+	    SIGN_KEY_ID_MAX))
 		return NULL;
 	if (RAND_bytes(seed, sizeof(seed)) != 1)
 		goto fail;
