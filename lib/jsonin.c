@@ -169,6 +169,8 @@ static const char *const format_details[] = {
 	[JF_FMT_CODE] = "must be a code of letters, digits, '_', '.' and '-'",
 	[JF_FMT_TIMESTAMP] = "must be an RFC 3339 timestamp such as "
 	    "2026-11-22T10:30:00Z",
+	[JF_FMT_UUID] = "must be a lower-case UUID such as "
+	    "0f8fad5b-d9cb-469f-a165-70867728950e",
 };
 
 static size_t
@@ -544,6 +546,22 @@ fmt_code(const char *s)
 	return s[i] == '\0' && i <= CODE_MAX;
 }
 
+/* 8-4-4-4-12 lower-case hex digits. */
+static bool
+fmt_uuid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' :
+		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return i == 36;
+}
+
 /* "YYYY-MM-DD" naming a real day of years 0001..9999. */
 static bool
 date_ok(const char *s)
@@ -605,6 +623,7 @@ jsonin_format_ok(enum jf_format fmt, const char *s)
 	case JF_FMT_URI: return fmt_uri(s);
 	case JF_FMT_CODE: return fmt_code(s);
 	case JF_FMT_TIMESTAMP: return fmt_timestamp(s);
+	case JF_FMT_UUID: return fmt_uuid(s);
 	}
 	return false;
 }

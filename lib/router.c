@@ -11,6 +11,8 @@
 #include <string.h>
 
 #define ID_SEGMENT "{id}"
+#define UUID_SEGMENT "{uuid}"
+#define UUID_LEN 36
 
 static const struct {
 	unsigned bit;
@@ -46,6 +48,22 @@ parse_id(const char *s, size_t len, int64_t *out)
 	return true;
 }
 
+/* True for a canonical lower-case UUID, 8-4-4-4-12 hex digits. */
+static bool
+is_uuid(const char *s, size_t len)
+{
+	if (len != UUID_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' :
+		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
 static size_t
 segment_len(const char *s)
 {
@@ -69,6 +87,11 @@ match_pattern(const char *pattern, const char *path, struct router_match *m)
 			    !parse_id(s, sl, &m->params[m->nparams]))
 				return false;
 			m->nparams++;
+		} else if (pl == strlen(UUID_SEGMENT) && memcmp(p, UUID_SEGMENT, pl) == 0) {
+			if (m->uuid[0] != '\0' || !is_uuid(s, sl))
+				return false;
+			memcpy(m->uuid, s, UUID_LEN);
+			m->uuid[UUID_LEN] = '\0';
 		} else if (pl != sl || memcmp(p, s, pl) != 0) {
 			return false;
 		}
@@ -105,6 +128,7 @@ router_match(const struct route_pattern *routes, size_t n, unsigned method,
 			m->index = i;
 			m->nparams = cur.nparams;
 			memcpy(m->params, cur.params, sizeof(m->params));
+			memcpy(m->uuid, cur.uuid, sizeof(m->uuid));
 		}
 	}
 	if (found)

@@ -148,7 +148,7 @@ static const char *const report_state_choices[] = { "received", "acknowledged", 
 
 static const struct jf_field subject_fields[] = {
 	{ .name = "enrollment_id", .type = JF_ID },
-	{ .name = "credential_id", .type = JF_ID },
+	{ .name = "credential_id", .type = JF_STRING, .format = JF_FMT_UUID },
 	{ .name = "description", .type = JF_STRING, .min = 1, .max = 5000 },
 };
 static const struct jf_schema subject_schema = JF_SCHEMA(subject_fields);
@@ -216,3 +216,8 @@ static const struct jf_field jury_extra_fields[] = {
 	{ .name = "interview", .type = JF_BOOL, .required = true },
 };
 const struct jf_schema schema_jury_extra_project = JF_SCHEMA(jury_extra_fields);
+
+static const struct jf_field credential_revoke_fields[] = {
+	{ .name = "reason", .type = JF_STRING, .required = true, .min = 1, .max = 2000 },
+};
+const struct jf_schema schema_credential_revoke = JF_SCHEMA(credential_revoke_fields);

@@ -142,9 +142,10 @@ parse_key_line(struct keyfile_parser *p, struct sign_keyring *ring,
 			return keyfile_errorf(p, "duplicate key id '%s' "
 			    "(first on line %u)", k->id, lines[i]);
 	public_only = nf >= 2 && flen[1] == 6 && memcmp(f[1], "public", 6) == 0;
+	/* The fields, not the raw line: its tabs and '\r' stay out of messages. */
 	if (nf == 1 || (nf == 2 && public_only))
-		return keyfile_errorf(p, "missing key after '%.*s'",
-		    (int)(f[nf - 1] + flen[nf - 1] - f[0]), f[0]);
+		return keyfile_errorf(p, "missing key after '%s%s'", k->id,
+		    public_only ? " public" : "");
 	if (nf > (public_only ? 3u : 2u))
 		return keyfile_errorf(p, "unexpected text after the key of "
 		    "'%s'", k->id);

@@ -30,6 +30,12 @@ const char *const workflow_disagreement_states[] = { "open", "resolved", NULL };
 
 const char *const workflow_jury_case_states[] = { "open", "decided", NULL };
 
+const char *const workflow_credential_states[] = {
+	"issued",		/* signed and served; its status bit is 0 */
+	"revoked",		/* still verifies as signed; its status bit says revoked */
+	NULL,
+};
+
 const char *const workflow_report_states[] = {
 	"received",		/* the acknowledgement clock runs */
 	"acknowledged",		/* the feedback clock runs */
@@ -74,6 +80,10 @@ const struct wf_transition workflow_table[] = {
 	{ "report", "received", "acknowledge", "pedagogy", "acknowledged" },
 	{ "report", "received", "close", "pedagogy", "closed" },
 	{ "report", "acknowledged", "close", "pedagogy", "closed" },
+	/* credentials: issued when an enrollment is awarded or completed with no open report */
+	{ "credential", "issued", "revoke", "admin", "revoked" },
+	{ "credential", "issued", "revoke", "pedagogy", "revoked" },	/* a substantiated report */
+	{ "credential", "issued", "revoke", "system", "revoked" },	/* its enrollment reopened or excluded */
 };
 const size_t workflow_table_len = sizeof(workflow_table) / sizeof(workflow_table[0]);
 
@@ -81,12 +91,13 @@ const char *const workflow_events[] = {
 	"open", "handover", "verdict_validated", "verdict_needs_improvement", "reassign",
 	"overturn", "invalidate", "complete_diploma", "complete_certificate", "reopen",
 	"exclude", "submit", "resolve", "acknowledge", "close", "decide", "award", "refuse",
-	"extra_project",
+	"extra_project", "revoke",
 	NULL,
 };
 
 const char *const workflow_entities[] = {
-	"attempt", "enrollment", "review", "disagreement", "report", "jury_case", NULL,
+	"attempt", "enrollment", "review", "disagreement", "report", "jury_case", "credential",
+	NULL,
 };
 
 const char *const workflow_roles[] = {
@@ -131,6 +142,8 @@ workflow_states(const char *entity)
 		return workflow_report_states;
 	if (strcmp(entity, "jury_case") == 0)
 		return workflow_jury_case_states;
+	if (strcmp(entity, "credential") == 0)
+		return workflow_credential_states;
 	return NULL;
 }
 

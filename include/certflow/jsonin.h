@@ -36,6 +36,7 @@ enum jf_format {
 	JF_FMT_URI,		/* scheme ":" rest, no spaces or control characters */
 	JF_FMT_CODE,		/* [A-Za-z0-9][A-Za-z0-9_.-]*  */
 	JF_FMT_TIMESTAMP,	/* RFC 3339 date-time */
+	JF_FMT_UUID,		/* 8-4-4-4-12 lower-case hex digits */
 };
 
 struct jf_schema;

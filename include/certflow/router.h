@@ -1,7 +1,8 @@
 /*
  * router.h - matches a method and a path against a table of route patterns.
  * Patterns are literal segments and "{id}" segments; an {id} matches a
- * canonical positive 64-bit decimal (no sign, no leading zero). Pure: no
+ * canonical positive 64-bit decimal (no sign, no leading zero); a "{uuid}"
+ * segment (at most one per pattern) a lower-case 8-4-4-4-12 hex UUID. Pure: no
  * allocation, no I/O. The caller passes the path without its query string.
  */
 #ifndef CERTFLOW_ROUTER_H
@@ -31,6 +32,7 @@ struct router_match {
 	size_t index;				/* matched table index (ROUTER_FOUND) */
 	int nparams;
 	int64_t params[ROUTER_MAX_PARAMS];	/* {id} values, left to right */
+	char uuid[37];				/* the {uuid} segment, "" if none */
 	unsigned allowed;			/* methods of paths that matched (405) */
 };
 

@@ -27,6 +27,7 @@ extern const struct jf_schema schema_report_link;	/* POST /v1/reports/{id}/link 
 extern const struct jf_schema schema_report_close;	/* POST /v1/reports/{id}/close */
 extern const struct jf_schema schema_jury_session_create; /* POST /v1/jury-sessions */
 extern const struct jf_schema schema_jury_case_create;	/* POST /v1/jury-sessions/{id}/cases */
+extern const struct jf_schema schema_credential_revoke;	/* POST /v1/credentials/{uuid}/revoke */
 extern const struct jf_schema schema_jury_vote;		/* POST /v1/jury-cases/{id}/votes */
 extern const struct jf_schema schema_jury_extra_project; /* POST /v1/jury-cases/{id}/extra-project */
 

@@ -29,6 +29,7 @@ extern const char *const workflow_review_states[];
 extern const char *const workflow_disagreement_states[];
 extern const char *const workflow_report_states[];
 extern const char *const workflow_jury_case_states[];
+extern const char *const workflow_credential_states[];
 /* NULL-terminated list of the entities. */
 extern const char *const workflow_entities[];
 /* NULL-terminated lists of every event and every role appearing in the table. */

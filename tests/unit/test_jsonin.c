@@ -766,6 +766,20 @@ test_format_timestamp(void **state)
 	expect_formats(JF_FMT_TIMESTAMP, good, bad);
 }
 
+static void
+test_format_uuid(void **state)
+{
+	static const char *const good[] = { "0f8fad5b-d9cb-469f-a165-70867728950e",
+	    "00000000-0000-0000-0000-000000000000", NULL };
+	static const char *const bad[] = { "", "0F8FAD5B-D9CB-469F-A165-70867728950E",
+	    "0f8fad5bd9cb469fa16570867728950e", "0f8fad5b-d9cb-469f-a165-70867728950",
+	    "0f8fad5b-d9cb-469f-a165-70867728950e0", "0f8fad5b_d9cb-469f-a165-70867728950e",
+	    "{0f8fad5b-d9cb-469f-a165-70867728950e}", "0f8fad5b-d9cb-469f-a165-70867728950g",
+	    NULL };
+
+	expect_formats(JF_FMT_UUID, good, bad);
+}
+
 int
 main(void)
 {
@@ -803,6 +817,7 @@ main(void)
 		cmocka_unit_test(test_format_uri),
 		cmocka_unit_test(test_format_code),
 		cmocka_unit_test(test_format_timestamp),
+		cmocka_unit_test(test_format_uuid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@
 
 enum {
 	R_HEALTHZ, R_ME, R_USERS_CREATE, R_USER_TOKENS, R_TOKEN_DELETE,
-	R_ENROLLMENT, R_ENROLLMENT_NOTES, R_NOTE, R_ROOT,
+	R_ENROLLMENT, R_ENROLLMENT_NOTES, R_NOTE, R_ROOT, R_CREDENTIAL,
 };
 
 static const struct route_pattern routes[] = {
@@ -28,6 +28,7 @@ static const struct route_pattern routes[] = {
 	[R_ENROLLMENT_NOTES] = { METHOD_POST, "/v1/enrollments/{id}/notes" },
 	[R_NOTE] = { METHOD_PATCH, "/v1/enrollments/{id}/notes/{id}" },
 	[R_ROOT] = { METHOD_OPTIONS, "/" },
+	[R_CREDENTIAL] = { METHOD_GET, "/v1/credentials/{uuid}" },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -261,6 +262,29 @@ test_method_names(void **state)
 	assert_null(router_method_name(METHOD_GET | METHOD_POST));
 }
 
+static void
+test_uuid_segments(void **state)
+{
+	static const char *const refused[] = {
+		"/v1/credentials/0F8FAD5B-D9CB-469F-A165-70867728950E",	/* upper case */
+		"/v1/credentials/0f8fad5bd9cb469fa16570867728950e",	/* no dashes */
+		"/v1/credentials/0f8fad5b-d9cb-469f-a165-70867728950",	/* short */
+		"/v1/credentials/0f8fad5b-d9cb-469f-a165-70867728950e0",
+		"/v1/credentials/0f8fad5b-d9cb-469f-a165_70867728950e",
+		"/v1/credentials/0f8fad5b-d9cb-469f-a165-70867728950g",
+		"/v1/credentials/", "/v1/credentials/42",
+	};
+
+	expect_found(METHOD_GET, "/v1/credentials/0f8fad5b-d9cb-469f-a165-70867728950e",
+	    R_CREDENTIAL);
+	assert_string_equal(m.uuid, "0f8fad5b-d9cb-469f-a165-70867728950e");
+	assert_int_equal(m.nparams, 0);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		expect_not_found(refused[i]);
+	expect_found(METHOD_GET, "/v1/me", R_ME);
+	assert_string_equal(m.uuid, "");
+}
+
 int
 main(void)
 {
@@ -275,6 +299,7 @@ main(void)
 		cmocka_unit_test(test_head_matches_get_routes),
 		cmocka_unit_test(test_first_matching_route_wins),
 		cmocka_unit_test(test_too_many_params_never_match),
+		cmocka_unit_test(test_uuid_segments),
 		cmocka_unit_test(test_allow_header),
 		cmocka_unit_test(test_method_names),
 	};

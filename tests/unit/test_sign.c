@@ -282,6 +282,9 @@ test_parse_errors(void **state)
 	    "keys:2: key of 'k2' is the key of 'k1' (line 1) again");
 	expect_parse_error("k1\n", "keys:1: missing key after 'k1'");
 	expect_parse_error("k1 public\n", "keys:1: missing key after 'k1 public'");
+	/* Found by fuzz_keyring: the separators once reached the message. */
+	expect_parse_error("k1\r public \t\n",
+	    "keys:1: missing key after 'k1 public'");
 	expect_parse_error("k1 " SEED1 " # inline\n",
 	    "keys:1: unexpected text after the key of 'k1'");
 	expect_parse_error("k1 private " SEED1 "\n",

@@ -120,7 +120,7 @@ test_exhaustive_against_table(void **state)
 	assert_int_equal(tried, (list_len(workflow_attempt_states) +
 	    list_len(workflow_enrollment_states) + list_len(workflow_review_states) +
 	    list_len(workflow_disagreement_states) + list_len(workflow_report_states) +
-	    list_len(workflow_jury_case_states)) *
+	    list_len(workflow_jury_case_states) + list_len(workflow_credential_states)) *
 	    list_len(workflow_events) *
 	    list_len(workflow_roles));
 	/* Every row was reached exactly once: no duplicate and no stray row. */
@@ -153,7 +153,7 @@ test_lists_have_no_duplicates(void **state)
 	const char *const *lists[] = { workflow_attempt_states,
 	    workflow_enrollment_states, workflow_review_states,
 	    workflow_disagreement_states, workflow_report_states, workflow_jury_case_states,
-	    workflow_entities,
+	    workflow_credential_states, workflow_entities,
 	    workflow_events,
 	    workflow_roles };
 
