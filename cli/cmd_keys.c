@@ -128,9 +128,14 @@ cmd_keys(int argc, char **argv, const char *config_path)
 	int reports = 0, messages = 0;
 	PGconn *pg = NULL;
 	bool ok = false;
+	int rc;
 
+	if (cmd_signing(argc, argv, &rc))
+		return rc;
 	if (argc != 1 || strcmp(argv[0], "rotate-reports") != 0 || config_path == NULL) {
-		fprintf(stderr, "usage: certflow -c FILE keys rotate-reports\n");
+		fprintf(stderr, "usage: certflow -c FILE keys rotate-reports\n"
+		    "       certflow keys new-signing ID\n"
+		    "       certflow keys public-signing FILE\n");
 		return 2;
 	}
 	if (!config_load(config_path, &cfg, err, sizeof(err)) ||

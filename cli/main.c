@@ -31,7 +31,13 @@ usage(void)
 	    "  sample replay DEFENSE_ID\n"
 	    "            recompute whether a verdict was sampled for a blind review\n"
 	    "  keys rotate-reports\n"
-	    "            re-seal every report under the newest key of report_key_file\n");
+	    "            re-seal every report under the newest key of report_key_file\n"
+	    "  verify FILE|- [--keys FILE|URL] [--status FILE|URL] [--ca FILE]\n"
+	    "            check a signed diploma or certificate (no database; exit 0 valid,\n"
+	    "            1 not valid, 2 unreadable or unreachable, 3 revoked)\n"
+	    "  audit verify [--keys FILE]\n"
+	    "            recompute the audit hash chain and check its signed heads against\n"
+	    "            signing_key_file or a keys document (exit 0 intact, 1 tampered)\n");
 	exit(2);
 }
 
@@ -159,6 +165,10 @@ main(int argc, char **argv)
 		return cmd_keys(argc - i - 1, argv + i + 1, config_path);
 	if (strcmp(argv[i], "sample") == 0)
 		return cmd_sample(argc - i - 1, argv + i + 1, config_path);
+	if (strcmp(argv[i], "verify") == 0)
+		return cmd_verify(argc - i - 1, argv + i + 1, config_path);
+	if (strcmp(argv[i], "audit") == 0)
+		return cmd_audit(argc - i - 1, argv + i + 1, config_path);
 	usage();
 	return 2;
 }

@@ -92,6 +92,12 @@ class Client:
             self.conn.close()
             self.conn = None
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def _connect(self):
         self.close()
         self.conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,

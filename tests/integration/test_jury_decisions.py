@@ -1,5 +1,7 @@
 """The diploma jury decides: award, refuse, and a tie that asks for one more project."""
 
+import json
+
 from cfclient import assert_problem
 from jury_helpers import (CATEGORIES, Diploma, get_case, jury_members,
                           new_session, open_case, skills_verdict, vote)
@@ -34,6 +36,14 @@ def test_four_award_votes_award_the_diploma(admin, make_user, psql):
     assert r.status == 200, r
     assert [(c["id"], c["state"], c["decision"], c["votes"]) for c in r.json()["cases"]] == [
         (case["id"], "decided", "award", 4)]
+    # the award issued the diploma in the same transaction, audited with its request
+    view = w.view()
+    assert view["credential_id"] and view["credential"]["state"] == "issued", view
+    issue = psql("select request_id from audit_log where action = 'credential.issue' "
+                 "and entity_id = %d" % w.eid)
+    award_rid = psql("select request_id from audit_log where action = 'enrollment.awarded' "
+                     "and entity_id = %d" % w.eid)
+    assert issue and issue == award_rid
 
 
 def test_a_tie_asks_for_an_extra_project_and_a_new_jury_awards_after_it(admin, make_user, psql):
@@ -81,7 +91,14 @@ def test_a_tie_asks_for_an_extra_project_and_a_new_jury_awards_after_it(admin, m
     for _, c in members2:
         last = vote(c, case2["id"], "award")
     assert (last["state"], last["decision"]) == ("decided", "award"), last
-    assert w.view()["state"] == "awarded"
+    view = w.view()
+    assert view["state"] == "awarded"
+    # the diploma states the extra project, its skills and the second jury
+    facts = psql("select facts from credentials where id = '%s'" % view["credential_id"])
+    facts = json.loads(facts)
+    assert code in [p["code"] for p in facts["projects"]]
+    assert {"x1", "x2"} <= {k["code"] for k in facts["skills"] if k["project"] == code}
+    assert facts["jury"]["session_id"] == s2["id"]
 
 
 def test_a_majority_of_refusals_refuses_and_a_decided_case_takes_no_more_votes(

@@ -105,7 +105,9 @@ def test_a_certificate_of_one_project_is_completed_when_that_project_is_validate
     assert view["state"] == "completed"
     assert states(view) == [("p2", "validated", 1)]
     actions = [a for a, _ in audit_actions(psql, "enrollment", e["id"])]
-    assert actions == ["enrollment.create", "enrollment.completed"]
+    # completed with no open report: the certificate is issued in the same transaction
+    assert actions == ["enrollment.create", "enrollment.completed", "credential.issue"]
+    assert view["credential_id"] and view["credential"]["state"] == "issued", view
     assert [a for a, _ in audit_actions(psql, "attempt", attempt)] == ["attempt.handover"]
     assert [a for a, _ in audit_actions(psql, "defense", h["defense"]["id"], "defense.")] == [
         "defense.verdict"]

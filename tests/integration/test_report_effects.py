@@ -141,12 +141,13 @@ def test_a_consequence_without_a_linked_enrollment_or_a_credential_is_not_applie
     _, rid = submit(reporter_c, psql, report_body(description="somebody"))
     c = close(ped_c, rid, "substantiated", "exclude_student")
     assert c["effect"]["applied"] is False and c["effect"]["detail"]
-    # No credential has been issued yet: revoke_credential closes, applies nothing.
-    _, rid2 = submit(reporter_c, psql, report_body(credential_id=12345))
+    # An unknown credential: revoke_credential closes, applies nothing.
+    unknown = "00000000-0000-4000-8000-00000000abcd"
+    _, rid2 = submit(reporter_c, psql, report_body(credential_id=unknown))
     c2 = close(ped_c, rid2, "substantiated", "revoke_credential")
     assert c2["state"] == "closed" and c2["consequence"] == "revoke_credential"
     assert c2["effect"]["applied"] is False
-    assert get_report(ped_c, rid2)["credential_id"] == 12345
+    assert get_report(ped_c, rid2)["credential_id"] == unknown
     # "none" applies nothing either
     _, rid3 = submit(reporter_c, psql, report_body(description="somebody"))
     assert close(ped_c, rid3, "substantiated", "none")["effect"] == {"applied": False}
