@@ -40,6 +40,10 @@ struct request {
 	char receipt[RECEIPT_TEXT_LEN + 1];	/* a new report's receipt, "" if none */
 	char receipt_digits[RECEIPT_DIGITS + 1];	/* the receipt this request hashes */
 	char receipt_hash[2 * RECEIPT_HASH_LEN + 1];	/* its slow hash, in hex */
+	const char *idem_key;		/* the Idempotency-Key header, or NULL */
+	long long if_match;		/* the If-Match version; 0 when none */
+	char request_hash[65];		/* with a key: SHA-256 of the request, hex */
+	bool dispatched;		/* goes through api.dispatch (route_dispatch.c) */
 	struct timespec started;
 };
 

@@ -110,13 +110,16 @@ route_sql_submit(struct request *r)
 		snprintf(ids[i], sizeof(ids[i]), "%" PRId64, r->match.params[i]);
 		params[n++] = ids[i];
 	}
+	if (r->match.uuid[0] != '\0')
+		params[n++] = r->match.uuid;
 	if (r->route->schema != NULL)
 		params[n++] = r->body != NULL ? r->body : "{}";
 	if (r->route->query != NULL)
 		params[n++] = r->query != NULL ? r->query : "{}";
 	if (!add_extras(r, params, &n, extras))
 		return;
-	if (!db_pool_submit(r->pool, routes_statement_of(r->route), n, params,
+	if (r->dispatched ? !route_dispatch_submit(r, params, n, route_sql_done) :
+	    !db_pool_submit(r->pool, routes_statement_of(r->route), n, params,
 	    route_sql_done, r))
 		request_fail(r, 503, "the database is unavailable", NULL);
 	OPENSSL_cleanse(extras, sizeof(extras));
@@ -125,6 +128,9 @@ route_sql_submit(struct request *r)
 void
 route_sql_handle(struct request *r)
 {
+	/* before any sealing: a retry's hash must match the first request's */
+	if (!route_dispatch_prepare(r))
+		return;
 	if (r->route->sealed != NULL ||
 	    (r->route->flags & (ROUTE_RECEIPT_NEW | ROUTE_RECEIPT_GIVEN)))
 		route_report_prepare(r, route_sql_submit);
@@ -171,6 +177,21 @@ reply_with_secret(struct request *r, int status, const char *body, const char *n
 	json_decref(obj);
 	request_reply_json(r, status, text);
 	free(text);
+}
+
+/* ETag: "N" from the answer's top-level "version". */
+static void
+add_etag(struct request *r, const char *body)
+{
+	json_t *obj = json_loads(body, 0, NULL);
+	json_int_t v = json_integer_value(json_object_get(obj, "version"));
+	char tag[32];
+
+	if (v > 0) {
+		snprintf(tag, sizeof(tag), "\"%" JSON_INTEGER_FORMAT "\"", v);
+		evhttp_add_header(evhttp_request_get_output_headers(r->req), "ETag", tag);
+	}
+	json_decref(obj);
 }
 
 /* SQLSTATEs that mean "try again later" rather than a bug. */
@@ -226,13 +247,22 @@ route_sql_done(void *arg, enum db_outcome outcome, const PGresult *res)
 		reply_statement_failure(r, res);
 		return;
 	}
-	if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+	if (PQntuples(res) != 1 || PQnfields(res) < 2) {
 		log_error("rid=%s statement returned %d rows", r->id, PQntuples(res));
 		request_fail(r, 500, "internal error", NULL);
 		return;
 	}
 	status = atoi(PQgetvalue(res, 0, 0));
 	body = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
+	if (PQnfields(res) == 3 && strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+		/* api.dispatch replayed a kept answer: this request's secrets were never used */
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Idempotent-Replayed", "true");
+		r->new_token[0] = '\0';
+		r->receipt[0] = '\0';
+	}
+	if (status == 200 && (r->route->flags & ROUTE_ETAG) && body != NULL)
+		add_etag(r, body);
 	if (status >= 400)
 		reply_function_error(r, status, body);
 	else if (r->route->finish != NULL && body != NULL)

@@ -12,10 +12,10 @@
 #include "routes.h"
 
 #define SQL_CALL(fn, args) "SELECT status, body::text FROM api." fn "(" args ")"
-#define GET(path, fn, args, ...) { .method = METHOD_GET, .pattern = path, \
-	.handle = route_sql_handle, .sql = SQL_CALL(fn, args), __VA_ARGS__ }
-#define POST(path, fn, args, ...) { .method = METHOD_POST, .pattern = path, \
-	.handle = route_sql_handle, .sql = SQL_CALL(fn, args), __VA_ARGS__ }
+#define GET(path, f, a, ...) { .method = METHOD_GET, .pattern = path, \
+	.handle = route_sql_handle, .sql = SQL_CALL(f, a), .fn = f, .args = a, __VA_ARGS__ }
+#define POST(path, f, a, ...) { .method = METHOD_POST, .pattern = path, \
+	.handle = route_sql_handle, .sql = SQL_CALL(f, a), .fn = f, .args = a, __VA_ARGS__ }
 
 /* The report texts sealed before they reach SQL (route_report.c). */
 static const char *const report_sealed[] = { "body", "evidence", "subject.description", NULL };
@@ -50,35 +50,41 @@ const struct route routes[] = {
 	/* enrollments and the mentor's weekly notes */
 	POST("/v1/enrollments", "enrollment_create", "$1, $2, $3::jsonb",
 	    .schema = &schema_enrollment_create),
-	GET("/v1/enrollments/{id}", "enrollment_get", "$1, $2, $3::bigint"),
+	GET("/v1/enrollments/{id}", "enrollment_get", "$1, $2, $3::bigint", .flags = ROUTE_ETAG),
 	POST("/v1/enrollments/{id}/notes", "note_create", "$1, $2, $3::bigint, $4::jsonb",
-	    .schema = &schema_note_create),
+	    .schema = &schema_note_create,
+	    .versioned = "enrollments"),
 	GET("/v1/enrollments/{id}/notes", "note_list", "$1, $2, $3::bigint"),
 	GET("/v1/alerts", "alert_list", "$1, $2, $3::jsonb", .extras = { EXTRA_SETTINGS }),
 
 	/* handover, defenses, verdicts */
 	POST("/v1/attempts/{id}/handover", "attempt_handover",
 	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_handover,
-	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
+	    .extras = { EXTRA_SEED, EXTRA_SETTINGS },
+	    .versioned = "attempts"),
 	GET("/v1/defenses", "defense_list", "$1, $2, $3::jsonb", .query = &query_mine),
 	POST("/v1/defenses/{id}/verdict", "defense_verdict",
 	    "$1, $2, $3::bigint, $4::jsonb, $5, $6, $7::jsonb", .schema = &schema_verdict,
-	    .extras = { EXTRA_SEED, EXTRA_SEED2, EXTRA_SETTINGS }),
+	    .extras = { EXTRA_SEED, EXTRA_SEED2, EXTRA_SETTINGS },
+	    .versioned = "defenses"),
 	POST("/v1/defenses/{id}/reassign", "defense_reassign",
 	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_empty,
-	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
+	    .extras = { EXTRA_SEED, EXTRA_SETTINGS },
+	    .versioned = "defenses"),
 
 	/* double-blind review and calibration */
 	POST("/v1/defenses/{id}/reviews", "review_request",
 	    "$1, $2, $3::bigint, $4::jsonb, $5, $6::jsonb", .schema = &schema_empty,
-	    .extras = { EXTRA_SEED, EXTRA_SETTINGS }),
+	    .extras = { EXTRA_SEED, EXTRA_SETTINGS },
+	    .versioned = "defenses"),
 	GET("/v1/reviews", "review_list", "$1, $2, $3::jsonb", .query = &query_mine),
 	POST("/v1/reviews/{id}/verdict", "review_verdict", "$1, $2, $3::bigint, $4::jsonb",
 	    .schema = &schema_review_verdict),
 	GET("/v1/disagreements", "disagreement_list", "$1, $2, $3::jsonb",
 	    .query = &query_disagreements),
 	POST("/v1/disagreements/{id}/resolve", "disagreement_resolve",
-	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_disagreement_resolve),
+	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_disagreement_resolve,
+	    .versioned = "disagreements"),
 	GET("/v1/evaluators/{id}/calibration", "calibration_get",
 	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .query = &query_calibration,
 	    .extras = { EXTRA_SETTINGS }, .finish = route_calibration_one),
@@ -102,20 +108,25 @@ const struct route routes[] = {
 	GET("/v1/reports", "report_list", "$1, $2, $3::jsonb, $4::jsonb", .query = &query_reports,
 	    .extras = { EXTRA_SETTINGS }),
 	GET("/v1/reports/{id}", "report_get", "$1, $2, $3::bigint, $4::jsonb",
-	    .extras = { EXTRA_SETTINGS }, .finish = route_report_unseal),
+	    .extras = { EXTRA_SETTINGS }, .finish = route_report_unseal, .flags = ROUTE_ETAG),
 	POST("/v1/reports/{id}/acknowledge", "report_acknowledge",
 	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .schema = &schema_empty,
-	    .extras = { EXTRA_SETTINGS }),
+	    .extras = { EXTRA_SETTINGS },
+	    .versioned = "reports"),
 	POST("/v1/reports/{id}/messages", "report_message",
 	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .schema = &schema_report_message,
-	    .sealed = message_sealed, .extras = { EXTRA_SETTINGS }),
+	    .sealed = message_sealed, .extras = { EXTRA_SETTINGS },
+	    .versioned = "reports"),
 	POST("/v1/reports/{id}/link", "report_link", "$1, $2, $3::bigint, $4::jsonb, $5::jsonb",
-	    .schema = &schema_report_link, .extras = { EXTRA_SETTINGS }),
+	    .schema = &schema_report_link, .extras = { EXTRA_SETTINGS },
+	    .versioned = "reports"),
 	POST("/v1/reports/{id}/notify-subject", "report_notify_subject",
 	    "$1, $2, $3::bigint, $4::jsonb, $5::jsonb", .schema = &schema_empty,
-	    .extras = { EXTRA_SETTINGS }),
+	    .extras = { EXTRA_SETTINGS },
+	    .versioned = "reports"),
 	POST("/v1/reports/{id}/close", "report_close", "$1, $2, $3::bigint, $4::jsonb, $5::jsonb",
-	    .schema = &schema_report_close, .sealed = close_sealed, .extras = { EXTRA_SETTINGS }),
+	    .schema = &schema_report_close, .sealed = close_sealed, .extras = { EXTRA_SETTINGS },
+	    .versioned = "reports"),
 
 	/* the diploma jury */
 	POST("/v1/jury-sessions", "jury_session_create", "$1, $2, $3::jsonb",
@@ -123,14 +134,32 @@ const struct route routes[] = {
 	GET("/v1/jury-sessions/{id}", "jury_session_get", "$1, $2, $3::bigint"),
 	POST("/v1/jury-sessions/{id}/cases", "jury_case_create", "$1, $2, $3::bigint, $4::jsonb",
 	    .schema = &schema_jury_case_create),
-	GET("/v1/jury-cases/{id}", "jury_case_get", "$1, $2, $3::bigint"),
+	GET("/v1/jury-cases/{id}", "jury_case_get", "$1, $2, $3::bigint", .flags = ROUTE_ETAG),
 	GET("/v1/jury-cases/{id}/dossier", "jury_dossier", "$1, $2, $3::bigint"),
 	POST("/v1/jury-cases/{id}/votes", "jury_vote", "$1, $2, $3::bigint, $4::jsonb",
-	    .schema = &schema_jury_vote),
+	    .schema = &schema_jury_vote,
+	    .versioned = "jury_cases"),
 	POST("/v1/jury-cases/{id}/close", "jury_close", "$1, $2, $3::bigint, $4::jsonb, $5::jsonb",
-	    .schema = &schema_empty, .extras = { EXTRA_SETTINGS }),
+	    .schema = &schema_empty, .extras = { EXTRA_SETTINGS },
+	    .versioned = "jury_cases"),
 	POST("/v1/jury-cases/{id}/extra-project", "jury_extra_project",
-	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_jury_extra_project),
+	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_jury_extra_project,
+	    .versioned = "jury_cases"),
+
+	/* credentials: public documents, status lists and keys; revocation */
+	GET("/v1/credentials/{uuid}", "credential_get", "$1, $2, $3::uuid",
+	    .flags = ROUTE_PUBLIC, .finish = route_credential_finish),
+	GET("/v1/credentials/{uuid}/status", "credential_status", "$1, $2, $3::uuid",
+	    .flags = ROUTE_PUBLIC),
+	POST("/v1/credentials/{uuid}/revoke", "credential_revoke", "$1, $2, $3::uuid, $4::jsonb",
+	    .schema = &schema_credential_revoke),
+	GET("/v1/status-lists/{id}", "status_list_get", "$1, $2, $3::bigint",
+	    .flags = ROUTE_PUBLIC, .finish = route_status_list_finish),
+	{ .method = METHOD_GET, .pattern = "/.well-known/certflow/keys", .handle = route_keys,
+	  .flags = ROUTE_PUBLIC },
+	POST("/v1/enrollments/{id}/credential", "enrollment_credential_issue",
+	    "$1, $2, $3::bigint, $4::jsonb", .schema = &schema_empty,
+	    .versioned = "enrollments"),
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 
@@ -138,6 +167,16 @@ static const struct db_statement internal[STMT_INTERNAL_COUNT] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
 	[STMT_REASSIGN_OVERDUE] = { "reassign_overdue",
 	    SQL_CALL("reassign_overdue", "$1, $2, $3::jsonb"), 3 },
+	[STMT_CREDENTIALS_UNSIGNED] = { "credentials_unsigned",
+	    SQL_CALL("credentials_unsigned", "$1, $2::int"), 2 },
+	[STMT_CREDENTIALS_STORE] = { "credentials_store",
+	    SQL_CALL("credentials_store", "$1, $2::jsonb"), 2 },
+	[STMT_AUDIT_SEAL] = { "audit_seal_batch",
+	    SQL_CALL("audit_seal_batch", "$1, $2::int"), 2 },
+	[STMT_AUDIT_HEAD_STORE] = { "audit_head_store",
+	    SQL_CALL("audit_head_store", "$1, $2::bigint, $3, $4, $5"), 5 },
+	[STMT_DISPATCH] = { "dispatch", "SELECT status, body, replayed FROM api.dispatch("
+	    "$1, $2, $3::jsonb, $4, $5, $6, $7::int, $8, $9::bigint, $10::bigint)", 10 },
 };
 
 static struct route_pattern *patterns;

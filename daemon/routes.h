@@ -20,6 +20,7 @@ enum route_flags {
 	ROUTE_OPTIONAL_AUTH	= 1 << 1,	/* a token if sent (checked), else anonymous */
 	ROUTE_RECEIPT_NEW	= 1 << 2,	/* draws a receipt; it joins the answer */
 	ROUTE_RECEIPT_GIVEN	= 1 << 3,	/* the body's "receipt" is hashed, then dropped */
+	ROUTE_ETAG		= 1 << 4,	/* a 200 carries ETag: "version" */
 };
 
 /* Values certflowd adds after the request's own, for the SQL function. */
@@ -41,7 +42,7 @@ struct route {
 	void (*handle)(struct request *r);
 	/*
 	 * For route_sql_handle: the statement's parameters are the token
-	 * digest, the request id, the path's ids, the body (when SCHEMA is
+	 * digest, the request id, the path's ids, its uuid, the body (when SCHEMA is
 	 * set), the query string as a JSON object (when QUERY is set), then
 	 * the EXTRAS in order.
 	 */
@@ -54,12 +55,22 @@ struct route {
 	void (*finish)(struct request *r, int status, const char *body);
 	/* Body fields sealed before they reach SQL ("body", "subject.description"). */
 	const char *const *sealed;
+	/* The SQL function and its argument list, for api.dispatch. */
+	const char *fn;
+	const char *args;
+	/* The table whose row (the path's first id) If-Match checks; NULL: none. */
+	const char *versioned;
 };
 
 /* Statements that serve no route: the daemon's own work. */
 enum internal_statement {
 	STMT_PING,		/* /healthz */
 	STMT_REASSIGN_OVERDUE,	/* the deadline scanner: (request id, seed, settings) */
+	STMT_CREDENTIALS_UNSIGNED,	/* the signer: (request id, limit) */
+	STMT_CREDENTIALS_STORE,		/* the signer: (request id, documents) */
+	STMT_AUDIT_SEAL,		/* the audit sealer: (request id, limit) */
+	STMT_AUDIT_HEAD_STORE,		/* the audit sealer: (request id, seq, hash, key id, signature) */
+	STMT_DISPATCH,			/* a route through api.dispatch (route_dispatch.c) */
 	STMT_INTERNAL_COUNT,
 };
 
@@ -79,6 +90,10 @@ void routes_free(void);
 
 /* Handlers. */
 void route_sql_handle(struct request *r);	/* route_sql.c */
+/* route_dispatch.c: reads Idempotency-Key and If-Match; false when answered. */
+bool route_dispatch_prepare(struct request *r);
+/* Sends the route's call through api.dispatch; false when it cannot. */
+bool route_dispatch_submit(struct request *r, const char **params, int n, db_done_fn done);
 void route_healthz(struct request *r);		/* route_health.c */
 void route_metrics(struct request *r);		/* route_health.c */
 void route_calibration_one(struct request *r, int status, const char *body);
@@ -86,6 +101,10 @@ void route_calibration_all(struct request *r, int status, const char *body);
 /* route_report.c: seals the body's fields and hashes receipts, then calls NEXT. */
 void route_report_prepare(struct request *r, void (*next)(struct request *r));
 void route_report_unseal(struct request *r, int status, const char *body);
+/* route_credential.c */
+void route_credential_finish(struct request *r, int status, const char *body);
+void route_status_list_finish(struct request *r, int status, const char *body);
+void route_keys(struct request *r);
 
 /* The prepared statement index of an internal statement. */
 int routes_internal_statement(enum internal_statement which);
