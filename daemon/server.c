@@ -1,8 +1,9 @@
 /*
  * server.c - owns the listener, evhttp, and every request's life: the
- * checks all routes share (route, method, body size and type, JSON shape,
- * bearer token), then the route's handler, then exactly one answer with the
- * common headers, its log line and its metrics. Never blocks, never builds SQL.
+ * checks all routes share (framing and path, then route, method, body size
+ * and type, JSON shape, bearer token), then the route's handler, then exactly
+ * one answer with the common headers, its log line and its metrics. Never
+ * blocks, never builds SQL. Connections themselves are conn_guard.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 #include <certflow/jsonin.h>
 #include <certflow/log.h>
 
+#include "conn_guard.h"
+#include "http_guard.h"
 #include "metrics.h"
 #include "routes.h"
 #include "server.h"
@@ -39,6 +42,7 @@ struct server {
 	struct evhttp_bound_socket *bound;	/* owns the listener */
 	struct evconnlistener *listener;
 	struct event *resume_accept;
+	struct conn_guard *guard;	/* connection limits, deadlines */
 	struct db_pool *pool;
 	const struct config *cfg;
 	long long max_body;
@@ -103,6 +107,16 @@ request_free(struct request *r)
 	free(r);
 }
 
+/* The answer to REQ will say "Connection: close", and evhttp closes after it. */
+static void
+answer_closes(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	if (evhttp_find_header(h, "Connection") == NULL)
+		evhttp_add_header(h, "Connection", "close");
+}
+
 /* Common headers, the answer itself, the log line, the metrics; frees R. */
 static void
 request_send(struct request *r, int status, const char *content_type)
@@ -113,11 +127,11 @@ request_send(struct request *r, int status, const char *content_type)
 	evhttp_add_header(h, "X-Request-Id", r->id);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Strict-Transport-Security", "max-age=63072000");
+	evhttp_add_header(h, "Strict-Transport-Security", TLS_HSTS_VALUE);
 	if (content_type != NULL)
 		evhttp_add_header(h, "Content-Type", content_type);
-	if (r->srv->draining)
-		evhttp_add_header(h, "Connection", "close");
+	if (conn_guard_request_end(r->req) || r->srv->draining)
+		answer_closes(r->req);
 	evhttp_send_reply(r->req, status, http_reason(status), NULL);
 	usec = usec_since(&r->started);
 	metrics_record(r->route_index, status, usec);
@@ -399,21 +413,39 @@ request_route(struct request *r)
 	r->route->handle(r);
 }
 
+/* Framing, headers and path, before any route: a 400 that closes the connection. */
+static bool
+request_guard(struct request *r)
+{
+	char why[HTTP_GUARD_DETAIL_MAX];
+
+	if (http_guard_check(r->req, why, sizeof(why)))
+		return true;
+	log_info("refused before routing: %s rid=%s", why, r->id);
+	answer_closes(r->req);
+	request_fail(r, 400, why, NULL);
+	return false;
+}
+
 static void
 server_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
+	struct conn *conn = conn_guard_request_begin(req);
 	struct request *r = request_new(srv, req);
 
 	if (r == NULL) {
 		evhttp_send_error(req, 503, "Service Unavailable");
 		return;
 	}
+	if (conn_guard_last_request(conn))
+		answer_closes(req);
 	if (srv->draining) {
 		request_fail(r, 503, "the server is shutting down", NULL);
 		return;
 	}
-	request_route(r);
+	if (request_guard(r))
+		request_route(r);
 }
 
 static void
@@ -484,7 +516,7 @@ server_listen(struct server *srv, const struct config *cfg, char *err, size_t er
 }
 
 static void
-server_configure_http(struct server *srv, const struct config *cfg, struct tls *tls)
+server_configure_http(struct server *srv, const struct config *cfg)
 {
 	long long slack = cfg->max_body_size < BODY_SLACK_MAX ?
 	    cfg->max_body_size : BODY_SLACK_MAX;
@@ -496,7 +528,7 @@ server_configure_http(struct server *srv, const struct config *cfg, struct tls *
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_OPTIONS);
-	evhttp_set_bevcb(srv->http, tls_bevcb, tls);
+	evhttp_set_bevcb(srv->http, conn_guard_bevcb, srv->guard);
 	evhttp_set_gencb(srv->http, server_dispatch, srv);
 }
 
@@ -516,11 +548,12 @@ server_new(struct event_base *base, const struct config *cfg, struct tls *tls,
 	srv->max_body = cfg->max_body_size;
 	srv->http = evhttp_new(base);
 	srv->resume_accept = evtimer_new(base, resume_accept_cb, srv);
-	if (srv->http == NULL || srv->resume_accept == NULL) {
+	srv->guard = conn_guard_new(cfg, tls);
+	if (srv->http == NULL || srv->resume_accept == NULL || srv->guard == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	server_configure_http(srv, cfg, tls);
+	server_configure_http(srv, cfg);
 	if (!server_listen(srv, cfg, err, errlen))
 		goto fail;
 	return srv;
@@ -555,5 +588,6 @@ server_free(struct server *srv)
 		evhttp_free(srv->http);	/* closes the listener and every connection */
 	if (srv->resume_accept != NULL)
 		event_free(srv->resume_accept);
+	conn_guard_free(srv->guard);	/* after evhttp: its connections may outlive it a loop turn */
 	free(srv);
 }

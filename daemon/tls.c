@@ -1,12 +1,20 @@
 /*
  * tls.c - owns the SSL_CTX: TLS 1.2 minimum, Mozilla "intermediate" suites,
  * X25519/P-256/P-384, no compression or renegotiation, session tickets, and
- * optional client-certificate verification. Never hands evhttp a NULL
- * bufferevent: evhttp would then serve plaintext on the HTTPS port.
+ * optional client-certificate verification, and each connection's TLS
+ * bufferevent (conn_guard.c hands it to evhttp, never a NULL one: evhttp would
+ * then serve plaintext on the HTTPS port). A context is built whole, with its
+ * files checked (readable, key matching, certificate in its validity period),
+ * or not at all: start, --check-config and SIGHUP share that one path.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -17,7 +25,14 @@
 
 #include "tls.h"
 
-/* Mozilla intermediate (v5.7) TLS 1.2 suites; TLS 1.3 keeps OpenSSL's defaults. */
+/*
+ * Mozilla intermediate (v5.7) suites. The DHE ones need an RSA certificate and
+ * DH parameters, which certflowd does not set: they never negotiate. The server
+ * picks in this order, but a client that prefers ChaCha20 (no AES hardware)
+ * gets it (SSL_OP_PRIORITIZE_CHACHA).
+ */
+#define TLS13_SUITES \
+	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 #define TLS12_CIPHERS \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
@@ -25,6 +40,7 @@
 	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:" \
 	"DHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:P-256:P-384"
+#define TLS_EXPIRY_WARN_DAYS	14	/* a certificate expiring sooner is logged at start and reload */
 
 struct tls {
 	SSL_CTX *ctx;
@@ -43,24 +59,88 @@ tls_error(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
+/* PATH is a file we may read; else "cannot read WHAT PATH: errno text" into ERR. */
 static bool
-tls_check_certificate(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
+tls_readable(const char *what, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int e = 0;
+
+	if (fd < 0)
+		e = errno;
+	else if (fstat(fd, &st) != 0)
+		e = errno;
+	else if (S_ISDIR(st.st_mode))
+		e = EISDIR;
+	if (fd >= 0)
+		close(fd);
+	if (e != 0)
+		snprintf(err, errlen, "cannot read %s %s: %s", what, path, strerror(e));
+	return e == 0;
+}
+
+/* T as "2026-11-22 10:30:00 UTC" into OUT, or "?" when it cannot be read. */
+static void
+tls_format_time(const ASN1_TIME *t, char *out, size_t len)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, len, "?");
+}
+
+/*
+ * The leaf certificate in CTX is valid now (else ERR names PATH and the
+ * dates); logs a warning when it expires within TLS_EXPIRY_WARN_DAYS.
+ */
+static bool
+tls_check_validity(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 {
 	X509 *cert = SSL_CTX_get0_certificate(ctx);
+	const ASN1_TIME *nb, *na;
+	char from[40], until[40];
+	int days = 0, secs = 0, after, before;
 
 	if (cert == NULL) {
-		snprintf(err, errlen, "%s: no certificate", path);
+		snprintf(err, errlen, "certificate %s: no certificate", path);
 		return false;
 	}
-	if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
-		snprintf(err, errlen, "%s: the certificate has expired", path);
+	nb = X509_get0_notBefore(cert);
+	na = X509_get0_notAfter(cert);
+	tls_format_time(nb, from, sizeof(from));
+	tls_format_time(na, until, sizeof(until));
+	after = X509_cmp_current_time(na);
+	before = X509_cmp_current_time(nb);
+	if (after == 0 || before == 0) {
+		ERR_clear_error();
+		snprintf(err, errlen, "certificate %s: unreadable validity dates", path);
 		return false;
 	}
-	if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
-		snprintf(err, errlen, "%s: the certificate is not valid yet", path);
+	if (after < 0) {
+		snprintf(err, errlen, "certificate %s has expired: valid from %s until %s",
+		    path, from, until);
 		return false;
 	}
+	if (before > 0) {
+		snprintf(err, errlen, "certificate %s is not valid yet: valid from %s until %s",
+		    path, from, until);
+		return false;
+	}
+	if (ASN1_TIME_diff(&days, &secs, NULL, na) == 1 && days < TLS_EXPIRY_WARN_DAYS)
+		log_warn("certificate %s expires in %d days, on %s: renew it, then send SIGHUP",
+		    path, days, until);
 	return true;
+}
+
+/* E is OpenSSL's "this key is not the certificate's" (SSL_CTX_use_PrivateKey checks it). */
+static bool
+tls_key_mismatch(unsigned long e)
+{
+	return ERR_GET_LIB(e) == ERR_LIB_X509 &&
+	    (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+	     ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
 }
 
 static bool
@@ -68,6 +148,10 @@ tls_load_keypair(SSL_CTX *ctx, const struct config *cfg, char *err, size_t errle
 {
 	char what[512];
 
+	/* OpenSSL's own words for a missing file are "system library::..."; errno's are clearer. */
+	if (!tls_readable("certificate", cfg->tls_cert, err, errlen) ||
+	    !tls_readable("private key", cfg->tls_key, err, errlen))
+		return false;
 	snprintf(what, sizeof(what), "cannot load certificate %s", cfg->tls_cert);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		tls_error(err, errlen, what);
@@ -75,14 +159,20 @@ tls_load_keypair(SSL_CTX *ctx, const struct config *cfg, char *err, size_t errle
 	}
 	snprintf(what, sizeof(what), "cannot load private key %s", cfg->tls_key);
 	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		if (tls_key_mismatch(ERR_peek_error()))
+			goto mismatch;
 		tls_error(err, errlen, what);
 		return false;
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		tls_error(err, errlen, "the private key does not match the certificate");
-		return false;
-	}
-	return tls_check_certificate(ctx, cfg->tls_cert, err, errlen);
+	/* A key of another type loads beside the certificate: only this check sees it. */
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		goto mismatch;
+	return tls_check_validity(ctx, cfg->tls_cert, err, errlen);
+mismatch:
+	ERR_clear_error();
+	snprintf(err, errlen, "private key %s does not match certificate %s",
+	    cfg->tls_key, cfg->tls_cert);
+	return false;
 }
 
 static bool
@@ -94,6 +184,8 @@ tls_load_client_ca(SSL_CTX *ctx, const struct config *cfg, char *err, size_t err
 
 	if (cfg->tls_verify_client == TLS_VERIFY_NONE)
 		return true;
+	if (!tls_readable("client CA", cfg->tls_client_ca, err, errlen))
+		return false;
 	snprintf(what, sizeof(what), "cannot load client CA %s", cfg->tls_client_ca);
 	if (SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca, NULL) != 1 ||
 	    (names = SSL_load_client_CA_file(cfg->tls_client_ca)) == NULL) {
@@ -121,11 +213,13 @@ tls_build_ctx(const struct config *cfg, char *err, size_t errlen)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, TLS13_SUITES) != 1) {
 		tls_error(err, errlen, "cipher list");
 		goto fail;
 	}
@@ -172,21 +266,23 @@ tls_reload(struct tls *tls, const struct config *cfg, char *err, size_t errlen)
 }
 
 struct bufferevent *
-tls_bevcb(struct event_base *base, void *arg)
+tls_bufferevent_new(struct tls *tls, struct event_base *base)
 {
-	struct tls *tls = arg;
 	struct bufferevent *bev;
+	char why[300];
 	SSL *ssl;
 
 	if ((ssl = SSL_new(tls->ctx)) == NULL) {
-		log_error("SSL_new failed: out of memory; refusing to serve plaintext");
-		abort();
+		tls_error(why, sizeof(why), "SSL_new");
+		log_error("%s; refusing the connection", why);
+		return NULL;
 	}
+	/* On failure libevent may or may not have freed SSL: a leak beats a double free. */
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
-		log_error("cannot create a TLS bufferevent: out of memory");
-		abort();
+		log_error("cannot create a TLS bufferevent: out of memory; refusing the connection");
+		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;

@@ -13,6 +13,9 @@
 
 #include <certflow/config.h>
 
+/* Strict-Transport-Security on every answer, ours and conn_guard.c's raw ones: two years. */
+#define TLS_HSTS_VALUE	"max-age=63072000"
+
 struct tls;
 
 /* Builds the context from CFG's tls_* keys; NULL with ERR set on failure. */
@@ -22,8 +25,12 @@ struct tls *tls_new(const struct config *cfg, char *err, size_t errlen);
 bool tls_reload(struct tls *tls, const struct config *cfg, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* evhttp_set_bevcb callback: a new accepting TLS bufferevent. Never returns NULL. */
-struct bufferevent *tls_bevcb(struct event_base *base, void *arg);
+/*
+ * A new accepting TLS bufferevent on the current context (fd -1; it owns its
+ * SSL and, once set, the fd), or NULL when SSL_new or libevent fail. Never
+ * hand that NULL to evhttp: it would serve plaintext (conn_guard.c refuses).
+ */
+struct bufferevent *tls_bufferevent_new(struct tls *tls, struct event_base *base);
 
 void tls_free(struct tls *tls);
 

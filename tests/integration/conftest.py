@@ -369,18 +369,20 @@ def _healthz_status(inst, context=None):
 @pytest.fixture
 def extra_instance(stack, tmp_path):
     """
-    extra_instance(extra_conf='', wait=True, context=None) starts another certflowd
-    on a free port, sharing the stack's database and certificates. Teardown
+    extra_instance(extra_conf='', wait=True, context=None, conf_dir=None) starts
+    another certflowd on a free port, sharing the stack's database and
+    certificates; its configuration file goes in CONF_DIR (default tmp_path). Teardown
     SIGTERMs it, expects exit status 0, and searches its log for sanitizer reports.
     """
     started = []
 
-    def start(extra_conf="", wait=True, context=None):
+    def start(extra_conf="", wait=True, context=None, conf_dir=None):
         n = len(started)
         port = free_port()
         keys = {"listen_port": str(port)}
         keys.update(parse_conf_lines(extra_conf))
-        conf = tmp_path / ("certflowd-extra%d.conf" % n)
+        port = int(keys["listen_port"])     # EXTRA_CONF may choose it
+        conf = Path(conf_dir or tmp_path) / ("certflowd-extra%d.conf" % n)
         conf.write_text(conf_with(stack.conf_text(), **keys))
         log = stack.var / ("certflowd-extra-%s.log" % uuid.uuid4().hex[:8])
         stack.extra_logs.append(log)
