@@ -111,13 +111,13 @@ def test_sighup_with_a_broken_certificate_keeps_serving_the_old_one(own_cert_ins
 # --------------------------------------------------------------- SIGTERM
 
 class LockHolder:
-    """A psql session holding ACCESS EXCLUSIVE on api_tokens until release()."""
+    """A psql session holding ACCESS EXCLUSIVE on TABLE (api_tokens) until release()."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, table="api_tokens"):
         self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"],
                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=pg_environ(stack), text=True)
-        self.proc.stdin.write("BEGIN;\nLOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE;\n")
+        self.proc.stdin.write("BEGIN;\nLOCK TABLE %s IN ACCESS EXCLUSIVE MODE;\n" % table)
         self.proc.stdin.flush()
 
     def release(self):
