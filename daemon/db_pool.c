@@ -1,9 +1,14 @@
 /*
  * db_pool.c - owns certflowd's PostgreSQL connections and the wait queue.
  * Each connection is a small state machine (down -> connecting -> preparing
- * -> idle <-> busy) advanced only by its socket event and its one timer; a
- * lost connection fails its statement with DB_UNAVAILABLE and reconnects with
- * doubling backoff. No blocking libpq call is ever made here.
+ * -> idle <-> busy) advanced only by its socket event and its one timer. A
+ * ready connection is in libpq pipeline mode: it carries up to
+ * db_pipeline_depth statements at once, each followed by its own sync (its
+ * own implicit transaction), answered in order from a FIFO. A lost
+ * connection fails every statement in flight on it with DB_UNAVAILABLE and
+ * reconnects with doubling backoff. Every wait is bounded: the connect
+ * timer, the statement watchdog, TCP keepalives and tcp_user_timeout. No
+ * blocking libpq call is ever made here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +20,36 @@
 
 #include "db_pool.h"
 
+/*
+ * A statement in flight this long looks stuck (a lock wait, a long scan):
+ * nothing more is pipelined behind it; new work goes to another connection
+ * or waits in the queue, whence the first connection to free up takes it.
+ */
+#define PIPELINE_BEHIND_MAX_MS 50
+
+/* Compared by address: the one reason a connection drains before it goes. */
+static const char read_only_retire[] =
+    "the database refuses writes (read-only); reconnecting";
+
 enum conn_state {
 	CONN_DOWN,		/* waiting for the reconnect timer */
 	CONN_CONNECTING,	/* PQconnectPoll in progress */
-	CONN_PREPARING,		/* preparing statements one by one */
-	CONN_IDLE,
-	CONN_BUSY,		/* one statement in flight */
+	CONN_PREPARING,		/* every statement's Parse sent in one pipeline */
+	CONN_IDLE,		/* ready, nothing in flight */
+	CONN_BUSY,		/* ready, 1..depth statements in flight */
+};
+
+/*
+ * Where the head of the pipeline is in libpq's sequence of results. For
+ * each statement: its result, more results, NULL; then, for each sync,
+ * errors raised at commit (deferred triggers), each followed by NULL, then
+ * PGRES_PIPELINE_SYNC. Anything else means the two are out of step.
+ */
+enum conn_phase {
+	PHASE_RESULT,		/* waiting for the head statement's first result */
+	PHASE_MORE,		/* got one: more results, or the NULL that ends them */
+	PHASE_SYNC,		/* its results ended: a commit error, or the sync */
+	PHASE_SYNC_MORE,	/* got a commit error: the NULL that ends it */
 };
 
 struct db_job {
@@ -44,10 +73,15 @@ struct db_conn {
 	short io_what;
 	struct event *timer;	/* reconnect, connect timeout or statement watchdog */
 	int backoff_ms;
-	int prepared;		/* statements prepared so far */
-	struct db_job *job;	/* CONN_BUSY: the statement in flight */
-	PGresult *result;	/* its first result, until PQgetResult gives NULL */
+	int prepared;		/* statements whose preparation answered */
+	struct job_queue inflight;	/* sent, in pipeline order */
+	int ninflight;
+	enum conn_phase phase;
+	PGresult *result;	/* the head's result, kept until its sync */
+	struct timespec head_since;	/* when the head's statement began to run */
+	bool retiring;		/* take no more work; replace once drained */
 	bool down_logged;	/* one warning per outage, not one per retry */
+	struct timespec ready_at;	/* when it last became ready */
 };
 
 struct db_pool {
@@ -60,16 +94,22 @@ struct db_pool {
 	int nqueued;
 	struct event *sweep;	/* fails queued jobs whose wait expired */
 	unsigned long long errors;
+	int inflight_max;
 	/* copied from the configuration at creation */
 	char *conninfo;
 	char options[160];
-	char connect_timeout[16];
+	char keepalives_idle[16];
+	char keepalives_interval[16];
+	char keepalives_count[16];
+	char tcp_user_timeout[16];
+	int depth;
 	int queue_max;
 	int queue_timeout_ms;
 	int connect_timeout_ms;
 	int watchdog_ms;	/* 0: none */
 	int backoff_min_ms;
 	int backoff_max_ms;
+	bool closing;		/* db_pool_free has begun: no new work */
 };
 
 static void conn_connect(struct db_conn *c);
@@ -122,6 +162,18 @@ job_finish(struct db_job *job, enum db_outcome outcome, const PGresult *res)
 	job_free(job);
 }
 
+/* Fails every job of LIST (already detached from any connection or queue). */
+static void
+jobs_fail(struct job_queue *list)
+{
+	struct db_job *job;
+
+	while ((job = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, job, link);
+		job_finish(job, DB_UNAVAILABLE, NULL);
+	}
+}
+
 /* libpq messages end with a newline; logs want one line. */
 static const char *
 one_line(const char *msg, char *buf, size_t len)
@@ -149,20 +201,19 @@ pool_count(const struct db_pool *p, enum conn_state lo, enum conn_state hi)
 static void
 pool_fail_queue(struct db_pool *p)
 {
-	struct db_job *job;
+	struct job_queue failed = TAILQ_HEAD_INITIALIZER(failed);
 
-	while ((job = TAILQ_FIRST(&p->queue)) != NULL) {
-		TAILQ_REMOVE(&p->queue, job, link);
-		p->nqueued--;
-		job_finish(job, DB_UNAVAILABLE, NULL);
-	}
+	TAILQ_CONCAT(&failed, &p->queue, link);
+	p->nqueued = 0;
 	evtimer_del(p->sweep);
+	jobs_fail(&failed);
 }
 
 /* (Re)registers the socket event only when the socket or the interest changed. */
 static void
 conn_watch(struct db_conn *c, short what);
 
+/* Closes the socket and libpq's connection; the jobs in flight stay for the caller. */
 static void
 conn_close(struct db_conn *c)
 {
@@ -172,10 +223,20 @@ conn_close(struct db_conn *c)
 	}
 	if (c->timer != NULL)
 		evtimer_del(c->timer);
+	if (c->result != NULL) {
+		PQclear(c->result);
+		c->result = NULL;
+	}
 	if (c->pg != NULL) {
 		PQfinish(c->pg);
 		c->pg = NULL;
 	}
+}
+
+static bool
+conn_ready_state(const struct db_conn *c)
+{
+	return c->state == CONN_IDLE || c->state == CONN_BUSY;
 }
 
 /* Sends what libpq buffered; watches for write too while some remains. */
@@ -189,7 +250,16 @@ conn_flush(struct db_conn *c)
 		return false;
 	}
 	conn_watch(c, r == 1 ? EV_READ | EV_WRITE : EV_READ);
-	return true;
+	return c->state != CONN_DOWN;	/* conn_watch may have lost it */
+}
+
+/* The head of the pipeline changed: its statement starts now, under the watchdog. */
+static void
+conn_head_started(struct db_conn *c)
+{
+	clock_gettime(CLOCK_MONOTONIC, &c->head_since);
+	if (c->pool->watchdog_ms > 0)
+		timer_in_ms(c->timer, c->pool->watchdog_ms);
 }
 
 static void
@@ -199,23 +269,13 @@ conn_ready(struct db_conn *c)
 
 	evtimer_del(c->timer);
 	c->state = CONN_IDLE;
+	c->phase = PHASE_RESULT;
 	c->backoff_ms = 0;
+	clock_gettime(CLOCK_MONOTONIC, &c->ready_at);
 	if (c->down_logged || log_threshold >= LOG_LVL_DEBUG)
 		log_info("database connection %d ready", c->index);
 	c->down_logged = false;
 	pool_dispatch(p);
-}
-
-static void
-conn_prepare_next(struct db_conn *c)
-{
-	const struct db_statement *s = &c->pool->stmts[c->prepared];
-
-	if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL)) {
-		conn_lost(c, PQerrorMessage(c->pg));
-		return;
-	}
-	conn_flush(c);
 }
 
 static void
@@ -228,17 +288,40 @@ notice_receiver(void *arg, const PGresult *res)
 	    one_line(PQresultErrorMessage(res), buf, sizeof(buf)));
 }
 
+/*
+ * Connected: enters pipeline mode and sends the preparation of every
+ * statement, then one sync, in one write; their answers arrive in order.
+ */
 static void
 conn_connected(struct db_conn *c)
 {
+	const struct db_pool *p = c->pool;
+
 	PQsetNoticeReceiver(c->pg, notice_receiver, c);
-	if (c->pool->nstmts == 0) {
+	if (!PQenterPipelineMode(c->pg)) {
+		conn_lost(c, PQerrorMessage(c->pg));
+		return;
+	}
+	c->phase = PHASE_RESULT;
+	c->prepared = 0;
+	if (p->nstmts == 0) {
 		conn_ready(c);
 		return;
 	}
 	c->state = CONN_PREPARING;
-	c->prepared = 0;
-	conn_prepare_next(c);
+	for (int i = 0; i < p->nstmts; i++) {
+		const struct db_statement *s = &p->stmts[i];
+
+		if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL)) {
+			conn_lost(c, PQerrorMessage(c->pg));
+			return;
+		}
+	}
+	if (!PQpipelineSync(c->pg)) {
+		conn_lost(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_flush(c);
 }
 
 static void
@@ -261,100 +344,225 @@ conn_poll_connect(struct db_conn *c)
 	}
 }
 
-/* A prepared statement answered; prepares the next or becomes idle. */
-static void
-conn_prepared_one(struct db_conn *c, PGresult *res)
+/*
+ * Why a failed statement means its connection must go, or NULL to keep it.
+ * Sets *OUTCOME to DB_UNAVAILABLE when the session itself is gone: the
+ * socket broke, or the server is shutting it down (admin_shutdown from
+ * pg_terminate_backend or a stop, crash_shutdown, cannot_connect_now, any
+ * connection exception). A read-only refusal keeps DB_FAILED (the route says
+ * 503) but recycles a connection older than db_reconnect_max_ms, so that a
+ * database made writable again, or a conninfo with target_session_attrs
+ * that now leads to a new primary, is found without a restart, and a
+ * database that stays read-only costs at most one reconnect per connection
+ * per db_reconnect_max_ms.
+ */
+static const char *
+conn_failure_drop(struct db_conn *c, const PGresult *res, enum db_outcome *outcome)
 {
-	const struct db_statement *s = &c->pool->stmts[c->prepared];
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	struct timespec now;
+	long age_ms;
+
+	if (PQstatus(c->pg) == CONNECTION_BAD) {
+		*outcome = DB_UNAVAILABLE;
+		return PQerrorMessage(c->pg);
+	}
+	if (state == NULL)
+		return NULL;
+	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
+		*outcome = DB_UNAVAILABLE;
+		return PQresultErrorMessage(res);
+	}
+	if (strcmp(state, "25006") == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		age_ms = (now.tv_sec - c->ready_at.tv_sec) * 1000L +
+		    (now.tv_nsec - c->ready_at.tv_nsec) / 1000000L;
+		if (age_ms >= c->pool->backoff_max_ms)
+			return read_only_retire;
+	}
+	return NULL;
+}
+
+/*
+ * The head statement's sync arrived: its transaction is over. The job leaves
+ * the pipeline, and the connection is in its next state (or, when it must
+ * go, already down) before the callback runs, so that the callback may
+ * submit more work. A connection that must be replaced while other
+ * statements are in flight on it only when the session itself is gone;
+ * a read-only refusal lets them finish first.
+ */
+static void
+conn_statement_done(struct db_conn *c)
+{
+	struct db_pool *p = c->pool;
+	struct db_job *job = TAILQ_FIRST(&c->inflight);
+	PGresult *res = c->result;
+	ExecStatusType st = PQresultStatus(res);
+	enum db_outcome outcome = DB_OK;
+	const char *drop = NULL;
 	char buf[512];
 
+	TAILQ_REMOVE(&c->inflight, job, link);
+	c->ninflight--;
+	c->result = NULL;
+	c->phase = PHASE_RESULT;
+	if (c->ninflight > 0) {
+		conn_head_started(c);
+	} else {
+		evtimer_del(c->timer);
+		c->state = CONN_IDLE;
+	}
+	if (st == PGRES_PIPELINE_ABORTED) {
+		/* never with one statement per sync: it did not run, so it may be retried */
+		p->errors++;
+		outcome = DB_UNAVAILABLE;
+		log_warn("statement %s: pipeline aborted", p->stmts[job->stmt].name);
+	} else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		p->errors++;
+		outcome = DB_FAILED;
+		drop = conn_failure_drop(c, res, &outcome);
+		log_debug("statement %s failed: %s", p->stmts[job->stmt].name,
+		    one_line(PQresultErrorMessage(res), buf, sizeof(buf)));
+	} else if (PQstatus(c->pg) == CONNECTION_BAD) {
+		drop = PQerrorMessage(c->pg);
+	}
+	if (drop == read_only_retire && c->ninflight > 0)
+		c->retiring = true;
+	else if (drop != NULL)
+		conn_lost(c, drop);	/* copies DROP before closing */
+	job_finish(job, outcome, outcome == DB_UNAVAILABLE ? NULL : res);
+	PQclear(res);
+	if (c->retiring && c->state == CONN_IDLE)
+		conn_lost(c, read_only_retire);
+	else if (drop == NULL || c->retiring)
+		pool_dispatch(p);
+}
+
+/* The statements are prepared; false when one was refused (the connection is lost). */
+static bool
+conn_prepared_one(struct db_conn *c)
+{
+	const struct db_statement *s = &c->pool->stmts[c->prepared];
+	PGresult *res = c->result;
+	char buf[512];
+
+	c->result = NULL;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_error("cannot prepare statement %s: %s (is the schema migrated?)",
 		    s->name, one_line(PQresultErrorMessage(res), buf, sizeof(buf)));
 		PQclear(res);
 		conn_lost(c, "statement preparation failed");
-		return;
+		return false;
 	}
 	PQclear(res);
-	if (++c->prepared < c->pool->nstmts)
-		conn_prepare_next(c);
-	else
-		conn_ready(c);
+	c->prepared++;
+	return true;
 }
 
-/* The statement in flight finished: the connection is idle again before the callback runs. */
+/* Keeps the first result, unless a later one is an error: that one decides. */
 static void
-conn_statement_done(struct db_conn *c, PGresult *res)
+conn_keep_result(struct db_conn *c, PGresult *r)
 {
-	struct db_job *job = c->job;
-	ExecStatusType st = PQresultStatus(res);
-	enum db_outcome outcome = DB_OK;
-	char buf[512];
+	ExecStatusType st = PQresultStatus(r);
 
-	c->job = NULL;
-	evtimer_del(c->timer);
-	c->state = CONN_IDLE;
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		c->pool->errors++;
-		outcome = PQstatus(c->pg) == CONNECTION_BAD ? DB_UNAVAILABLE : DB_FAILED;
-		log_debug("statement %s failed: %s", c->pool->stmts[job->stmt].name,
-		    one_line(PQresultErrorMessage(res), buf, sizeof(buf)));
+	if (c->result == NULL) {
+		c->result = r;
+	} else if ((st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR ||
+	    st == PGRES_BAD_RESPONSE) && PQresultStatus(c->result) != PGRES_FATAL_ERROR) {
+		PQclear(c->result);
+		c->result = r;
+	} else {
+		PQclear(r);
 	}
-	job_finish(job, outcome, res);
-	PQclear(res);
-	if (PQstatus(c->pg) == CONNECTION_BAD && c->state == CONN_IDLE)
-		conn_lost(c, PQerrorMessage(c->pg));
-	else
-		pool_dispatch(c->pool);
 }
 
-/* Reads whatever arrived and completes the step in flight once libpq has it all. */
-static void
-conn_read_results(struct db_conn *c, short what)
+/*
+ * Takes one result (or NULL) from libpq and advances the head of the
+ * pipeline. Returns false when the caller must stop reading: the connection
+ * was lost, or became idle.
+ */
+static bool
+conn_take_result(struct db_conn *c)
 {
-	PGresult *r, *res;
+	PGresult *r = PQgetResult(c->pg);
+	ExecStatusType st = r != NULL ? PQresultStatus(r) : PGRES_EMPTY_QUERY;
 
-	if ((what & EV_WRITE) && !conn_flush(c))
-		return;
-	if ((what & EV_READ) && !PQconsumeInput(c->pg)) {
-		conn_lost(c, PQerrorMessage(c->pg));
-		return;
-	}
-	while (!PQisBusy(c->pg)) {
-		r = PQgetResult(c->pg);
-		if (r == NULL) {
-			res = c->result;
-			c->result = NULL;
-			if (res == NULL) {
-				conn_lost(c, "no result from the server");
-				return;
-			}
-			if (c->state == CONN_PREPARING)
-				conn_prepared_one(c, res);
-			else
-				conn_statement_done(c, res);
-			return;
+	if (r != NULL && st == PGRES_PIPELINE_SYNC) {
+		PQclear(r);
+		if (c->phase != PHASE_SYNC && c->phase != PHASE_SYNC_MORE)
+			goto out_of_step;
+		if (c->state == CONN_PREPARING) {
+			conn_ready(c);
+			return false;
 		}
-		if (c->result == NULL)
-			c->result = r;
-		else
-			PQclear(r);
+		conn_statement_done(c);
+		return c->state == CONN_BUSY;
 	}
+	switch (c->phase) {
+	case PHASE_RESULT:
+		if (r == NULL)
+			goto out_of_step;
+		c->result = r;
+		c->phase = PHASE_MORE;
+		return true;
+	case PHASE_MORE:
+		if (r != NULL) {
+			conn_keep_result(c, r);
+			return true;
+		}
+		if (c->state == CONN_PREPARING) {
+			if (!conn_prepared_one(c))
+				return false;
+			c->phase = c->prepared < c->pool->nstmts ? PHASE_RESULT : PHASE_SYNC;
+		} else {
+			c->phase = PHASE_SYNC;
+		}
+		return true;
+	case PHASE_SYNC:
+	case PHASE_SYNC_MORE:
+		if (r == NULL) {
+			if (c->phase != PHASE_SYNC_MORE)
+				goto out_of_step;
+			c->phase = PHASE_SYNC;
+			return true;
+		}
+		/* the commit failed (a deferred trigger): the statement's outcome is that error */
+		conn_keep_result(c, r);
+		c->phase = PHASE_SYNC_MORE;
+		return true;
+	}
+out_of_step:
+	if (r != NULL)
+		PQclear(r);
+	conn_lost(c, "libpq's results are out of step with the pipeline");
+	return false;
 }
 
-/* An idle connection is readable: a notice, or the server going away. */
+/*
+ * The socket is readable or writable: sends what waits, reads what arrived
+ * and completes every statement whose sync is in. An idle connection reads
+ * only notices, or the server going away.
+ */
 static void
-conn_check_idle(struct db_conn *c)
+conn_io_ready(struct db_conn *c, short what)
 {
 	PGnotify *n;
 
+	if ((what & EV_WRITE) && !conn_flush(c))
+		return;
+	if (!(what & EV_READ))
+		return;
 	if (!PQconsumeInput(c->pg)) {
 		conn_lost(c, PQerrorMessage(c->pg));
 		return;
 	}
 	while ((n = PQnotifies(c->pg)) != NULL)
 		PQfreemem(n);
-	if (PQstatus(c->pg) == CONNECTION_BAD)
+	while ((c->state == CONN_PREPARING || c->state == CONN_BUSY) && !PQisBusy(c->pg))
+		if (!conn_take_result(c))
+			break;
+	if (c->state == CONN_IDLE && PQstatus(c->pg) == CONNECTION_BAD)
 		conn_lost(c, PQerrorMessage(c->pg));
 }
 
@@ -368,11 +576,9 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 		conn_poll_connect(c);
 		break;
 	case CONN_PREPARING:
-	case CONN_BUSY:
-		conn_read_results(c, what);
-		break;
 	case CONN_IDLE:
-		conn_check_idle(c);
+	case CONN_BUSY:
+		conn_io_ready(c, what);
 		break;
 	case CONN_DOWN:
 		break;
@@ -416,6 +622,16 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_lost(c, "connection attempt timed out");
 		break;
 	case CONN_BUSY:
+		/*
+		 * The head statement got no answer: the server ignored
+		 * statement_timeout, or the path to it is gone. Idle connections
+		 * share that path: they go too, rather than each making one more
+		 * request wait for its own watchdog. Busy ones have their own.
+		 */
+		for (int i = 0; i < c->pool->nconns; i++)
+			if (c->pool->conns[i].state == CONN_IDLE)
+				conn_lost(&c->pool->conns[i],
+				    "dropped: another connection's statement got no answer");
 		conn_lost(c, "statement got no answer in time");
 		break;
 	case CONN_IDLE:
@@ -438,14 +654,16 @@ conn_schedule_reconnect(struct db_conn *c)
 }
 
 /*
- * Closes the connection, fails its statement, schedules a reconnect, and
- * fails the queue when no connection is left to serve it.
+ * Closes the connection, fails every statement in flight on it (a write
+ * among them may have committed: the caller cannot know, so 503), schedules
+ * a reconnect, and fails the queue when no connection is left to serve it.
+ * The connection is down before any callback runs.
  */
 static void
 conn_lost(struct db_conn *c, const char *why)
 {
 	struct db_pool *p = c->pool;
-	struct db_job *job = c->job;
+	struct job_queue failed = TAILQ_HEAD_INITIALIZER(failed);
 	char buf[512];
 
 	p->errors++;
@@ -455,16 +673,13 @@ conn_lost(struct db_conn *c, const char *why)
 	else
 		log_debug("database connection %d: %s", c->index, buf);
 	c->down_logged = true;
-	c->job = NULL;
-	if (c->result != NULL) {
-		PQclear(c->result);
-		c->result = NULL;
-	}
+	TAILQ_CONCAT(&failed, &c->inflight, link);
+	c->ninflight = 0;
+	c->retiring = false;
 	conn_close(c);
 	c->state = CONN_DOWN;
 	conn_schedule_reconnect(c);
-	if (job != NULL)
-		job_finish(job, DB_UNAVAILABLE, NULL);
+	jobs_fail(&failed);
 	if (pool_count(p, CONN_CONNECTING, CONN_BUSY) == 0)
 		pool_fail_queue(p);
 }
@@ -474,12 +689,16 @@ conn_connect(struct db_conn *c)
 {
 	struct db_pool *p = c->pool;
 	const char *keys[] = { "application_name", "keepalives", "keepalives_idle",
-	    "keepalives_interval", "keepalives_count", "client_encoding",
-	    "dbname", "options", NULL };
-	const char *vals[] = { "certflowd", "1", "10", "5", "3", "UTF8",
-	    p->conninfo, p->options, NULL };
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    "client_encoding", "dbname", "options", NULL };
+	const char *vals[] = { "certflowd", "1", p->keepalives_idle,
+	    p->keepalives_interval, p->keepalives_count, p->tcp_user_timeout,
+	    "UTF8", p->conninfo, p->options, NULL };
 
-	/* Keys before dbname are defaults the connection string may override. */
+	/*
+	 * Keys before dbname are defaults the connection string may override;
+	 * options, after it, always applies (statement_timeout is certflowd's).
+	 */
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	if (c->pg == NULL) {
 		conn_lost(c, "out of memory");
@@ -499,33 +718,68 @@ conn_connect(struct db_conn *c)
 	conn_watch(c, EV_WRITE);
 }
 
-/* Starts JOB on idle connection C; on failure puts it back at the queue head. */
+/*
+ * Appends JOB to ready connection C's pipeline: the statement, then its
+ * sync. On failure puts it back at the queue head (nothing of it can have
+ * committed without its sync) and loses the connection.
+ */
 static void
 conn_send_job(struct db_conn *c, struct db_job *job)
 {
-	const struct db_statement *s = &c->pool->stmts[job->stmt];
+	struct db_pool *p = c->pool;
+	const struct db_statement *s = &p->stmts[job->stmt];
 
 	if (!PQsendQueryPrepared(c->pg, s->name, job->nparams,
-	    (const char *const *)job->params, NULL, NULL, 0)) {
-		TAILQ_INSERT_HEAD(&c->pool->queue, job, link);
-		c->pool->nqueued++;
+	    (const char *const *)job->params, NULL, NULL, 0) ||
+	    !PQpipelineSync(c->pg)) {
+		TAILQ_INSERT_HEAD(&p->queue, job, link);
+		p->nqueued++;
 		conn_lost(c, PQerrorMessage(c->pg));
 		return;
 	}
-	c->job = job;
-	c->state = CONN_BUSY;
-	if (c->pool->watchdog_ms > 0)
-		timer_in_ms(c->timer, c->pool->watchdog_ms);
+	TAILQ_INSERT_TAIL(&c->inflight, job, link);
+	if (c->ninflight++ == 0) {
+		c->state = CONN_BUSY;
+		conn_head_started(c);
+	}
+	if (c->ninflight > p->inflight_max)
+		p->inflight_max = c->ninflight;
 	conn_flush(c);
 }
 
+/*
+ * The ready connection with the fewest statements in flight, below the
+ * depth and not behind one that looks stuck; NULL when none has room.
+ */
 static struct db_conn *
-pool_idle_conn(struct db_pool *p)
+pool_pick_conn(struct db_pool *p)
 {
-	for (int i = 0; i < p->nconns; i++)
-		if (p->conns[i].state == CONN_IDLE)
-			return &p->conns[i];
-	return NULL;
+	struct db_conn *best = NULL;
+	struct timespec now;
+	bool have_now = false;
+
+	for (int i = 0; i < p->nconns; i++) {
+		struct db_conn *c = &p->conns[i];
+
+		if (!conn_ready_state(c) || c->retiring || c->ninflight >= p->depth)
+			continue;
+		if (best != NULL && c->ninflight >= best->ninflight)
+			continue;
+		if (c->ninflight > 0) {
+			if (!have_now) {
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				have_now = true;
+			}
+			if ((now.tv_sec - c->head_since.tv_sec) * 1000L +
+			    (now.tv_nsec - c->head_since.tv_nsec) / 1000000L >=
+			    PIPELINE_BEHIND_MAX_MS)
+				continue;
+		}
+		best = c;
+		if (c->ninflight == 0)
+			break;
+	}
+	return best;
 }
 
 static void
@@ -535,7 +789,7 @@ pool_dispatch(struct db_pool *p)
 	struct db_job *job;
 
 	while ((job = TAILQ_FIRST(&p->queue)) != NULL &&
-	    (c = pool_idle_conn(p)) != NULL) {
+	    (c = pool_pick_conn(p)) != NULL) {
 		TAILQ_REMOVE(&p->queue, job, link);
 		p->nqueued--;
 		conn_send_job(c, job);
@@ -572,6 +826,7 @@ db_pool_new(struct event_base *base, const struct config *cfg,
 	p->stmts = stmts;
 	p->nstmts = nstmts;
 	p->nconns = cfg->db_pool_size;
+	p->depth = cfg->db_pipeline_depth;
 	p->queue_max = cfg->db_queue_max;
 	p->queue_timeout_ms = cfg->db_queue_timeout_ms;
 	p->connect_timeout_ms = cfg->db_connect_timeout_s * 1000;
@@ -582,6 +837,14 @@ db_pool_new(struct event_base *base, const struct config *cfg,
 	snprintf(p->options, sizeof(p->options),
 	    "-c statement_timeout=%d -c TimeZone=UTC -c DateStyle=ISO",
 	    cfg->db_statement_timeout_ms);
+	snprintf(p->keepalives_idle, sizeof(p->keepalives_idle), "%d",
+	    cfg->db_keepalives_idle_s);
+	snprintf(p->keepalives_interval, sizeof(p->keepalives_interval), "%d",
+	    cfg->db_keepalives_interval_s);
+	snprintf(p->keepalives_count, sizeof(p->keepalives_count), "%d",
+	    cfg->db_keepalives_count);
+	snprintf(p->tcp_user_timeout, sizeof(p->tcp_user_timeout), "%d",
+	    cfg->db_tcp_user_timeout_ms);
 	TAILQ_INIT(&p->queue);
 	p->conninfo = strdup(cfg->db_conninfo);
 	p->conns = calloc((size_t)p->nconns, sizeof(*p->conns));
@@ -594,6 +857,7 @@ db_pool_new(struct event_base *base, const struct config *cfg,
 		c->pool = p;
 		c->index = i;
 		c->state = CONN_DOWN;
+		TAILQ_INIT(&c->inflight);
 		if ((c->timer = evtimer_new(base, conn_timer_cb, c)) == NULL)
 			goto fail;
 	}
@@ -611,11 +875,11 @@ db_pool_submit(struct db_pool *p, int stmt, int nparams,
 {
 	struct db_job *job;
 
-	if (nparams > DB_MAX_PARAMS || stmt < 0 || stmt >= p->nstmts)
+	if (p->closing || nparams > DB_MAX_PARAMS || stmt < 0 || stmt >= p->nstmts)
 		return false;
 	if (pool_count(p, CONN_CONNECTING, CONN_BUSY) == 0)
 		return false;
-	if (p->nqueued >= p->queue_max && pool_idle_conn(p) == NULL)
+	if (p->nqueued >= p->queue_max && pool_pick_conn(p) == NULL)
 		return false;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return false;
@@ -642,8 +906,13 @@ void
 db_pool_stats(const struct db_pool *p, struct db_pool_stats *out)
 {
 	out->size = p->nconns;
+	out->depth = p->depth;
 	out->connected = pool_count(p, CONN_IDLE, CONN_BUSY);
 	out->busy = pool_count(p, CONN_BUSY, CONN_BUSY);
+	out->inflight = 0;
+	for (int i = 0; i < p->nconns; i++)
+		out->inflight += p->conns[i].ninflight;
+	out->inflight_max = p->inflight_max;
 	out->waiting = p->nqueued;
 	out->errors = p->errors;
 }
@@ -653,21 +922,23 @@ db_pool_free(struct db_pool *p)
 {
 	if (p == NULL)
 		return;
+	p->closing = true;	/* callbacks below cannot queue more */
 	if (p->sweep != NULL)
 		pool_fail_queue(p);
 	for (int i = 0; p->conns != NULL && i < p->nconns; i++) {
 		struct db_conn *c = &p->conns[i];
-		struct db_job *job = c->job;
+		struct job_queue failed = TAILQ_HEAD_INITIALIZER(failed);
 
-		c->job = NULL;
-		if (c->result != NULL)
-			PQclear(c->result);
+		if (c->pool == NULL)	/* db_pool_new failed before this one */
+			continue;
+		TAILQ_CONCAT(&failed, &c->inflight, link);
+		c->ninflight = 0;
 		conn_close(c);
 		c->state = CONN_DOWN;
 		if (c->timer != NULL)
 			event_free(c->timer);
-		if (job != NULL)
-			job_finish(job, DB_UNAVAILABLE, NULL);
+		c->timer = NULL;
+		jobs_fail(&failed);
 	}
 	if (p->sweep != NULL)
 		event_free(p->sweep);

@@ -1,7 +1,8 @@
 /*
  * db_pool.h - a fixed set of PostgreSQL connections driven by libpq's
- * asynchronous API inside the libevent loop, and the bounded queue of
- * requests waiting for one. Nothing here blocks the loop.
+ * asynchronous API inside the libevent loop, each in pipeline mode carrying
+ * up to db_pipeline_depth statements at once, and the bounded queue of
+ * requests waiting for room. Nothing here blocks the loop.
  */
 #ifndef CERTFLOW_DB_POOL_H
 #define CERTFLOW_DB_POOL_H
@@ -34,8 +35,11 @@ struct db_pool;
 
 struct db_pool_stats {
 	int size;	/* configured connections */
+	int depth;	/* configured statements in flight per connection */
 	int connected;	/* ready or busy */
-	int busy;	/* running a statement */
+	int busy;	/* with at least one statement in flight */
+	int inflight;	/* statements sent and not yet answered, all connections */
+	int inflight_max;	/* the most ever in flight on one connection at once */
 	int waiting;	/* requests queued for a connection */
 	unsigned long long errors;	/* connection losses and statement failures */
 };

@@ -31,6 +31,11 @@ struct route_metrics {
 static struct route_metrics *table;	/* nlabels + 1 ("unmatched" last) */
 static size_t ntable;
 
+static struct {
+	long long open;
+	unsigned long long refused, deadline;
+} conns;
+
 bool
 metrics_init(const char *const *labels, size_t nlabels)
 {
@@ -127,7 +132,7 @@ render_pool(struct evbuffer *out, const struct db_pool_stats *p)
 	    "# HELP certflow_db_pool_connected Connections ready or busy.\n"
 	    "# TYPE certflow_db_pool_connected gauge\n"
 	    "certflow_db_pool_connected %d\n"
-	    "# HELP certflow_db_pool_busy Connections running a statement.\n"
+	    "# HELP certflow_db_pool_busy Connections with statements in flight.\n"
 	    "# TYPE certflow_db_pool_busy gauge\n"
 	    "certflow_db_pool_busy %d\n"
 	    "# HELP certflow_db_pool_waiting Requests waiting for a connection.\n"
@@ -137,6 +142,47 @@ render_pool(struct evbuffer *out, const struct db_pool_stats *p)
 	    "# TYPE certflow_db_errors_total counter\n"
 	    "certflow_db_errors_total %llu\n",
 	    p->size, p->connected, p->busy, p->waiting, p->errors);
+	evbuffer_add_printf(out,
+	    "# HELP certflow_db_pipeline_depth Configured statements in flight per connection.\n"
+	    "# TYPE certflow_db_pipeline_depth gauge\n"
+	    "certflow_db_pipeline_depth %d\n"
+	    "# HELP certflow_db_inflight Statements sent and not yet answered.\n"
+	    "# TYPE certflow_db_inflight gauge\n"
+	    "certflow_db_inflight %d\n"
+	    "# HELP certflow_db_inflight_max Most statements ever in flight on one "
+	    "connection at once.\n"
+	    "# TYPE certflow_db_inflight_max gauge\n"
+	    "certflow_db_inflight_max %d\n",
+	    p->depth, p->inflight, p->inflight_max);
+}
+
+void
+metrics_connection(enum metrics_conn_event what)
+{
+	switch (what) {
+	case METRICS_CONN_OPENED: conns.open++; break;
+	case METRICS_CONN_CLOSED: conns.open--; break;
+	case METRICS_CONN_REFUSED: conns.refused++; break;
+	case METRICS_CONN_DEADLINE: conns.deadline++; break;
+	}
+}
+
+static void
+render_connections(struct evbuffer *out)
+{
+	evbuffer_add_printf(out,
+	    "# HELP certflow_http_connections_open Client connections open.\n"
+	    "# TYPE certflow_http_connections_open gauge\n"
+	    "certflow_http_connections_open %lld\n"
+	    "# HELP certflow_http_connections_refused_total Connections closed at once "
+	    "(max_connections reached, or no TLS state could be made).\n"
+	    "# TYPE certflow_http_connections_refused_total counter\n"
+	    "certflow_http_connections_refused_total %llu\n"
+	    "# HELP certflow_http_request_deadline_total Connections closed because a "
+	    "request did not arrive within request_deadline_s.\n"
+	    "# TYPE certflow_http_request_deadline_total counter\n"
+	    "certflow_http_request_deadline_total %llu\n",
+	    conns.open, conns.refused, conns.deadline);
 }
 
 void
@@ -147,6 +193,7 @@ metrics_render(struct evbuffer *out, const struct db_pool_stats *pool)
 	render_requests(out);
 	render_histograms(out);
 	render_pool(out, pool);
+	render_connections(out);
 }
 
 void

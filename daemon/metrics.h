@@ -18,6 +18,16 @@ bool metrics_init(const char *const *labels, size_t nlabels)
 /* ROUTE is an index into the labels, or -1 for unmatched requests. */
 void metrics_record(int route, int status, long long usec);
 
+/* Connection events that no request carries (conn_guard.c). */
+enum metrics_conn_event {
+	METRICS_CONN_OPENED,	/* a TLS connection accepted */
+	METRICS_CONN_CLOSED,	/* ... and gone */
+	METRICS_CONN_REFUSED,	/* closed at once: max_connections, or no TLS state */
+	METRICS_CONN_DEADLINE,	/* closed: its request did not arrive within request_deadline_s */
+};
+
+void metrics_connection(enum metrics_conn_event what);
+
 /* Appends the whole exposition, with the pool's gauges, to OUT. */
 void metrics_render(struct evbuffer *out, const struct db_pool_stats *pool);
 

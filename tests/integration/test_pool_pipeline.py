@@ -1,0 +1,170 @@
+"""
+The pool's pipeline mode (daemon/db_pool.c, db_pipeline_depth): one pooled
+connection carries several requests' statements at once and answers each
+request with its own result; a statement stuck on a lock gets nothing more
+pipelined behind it, so requests sent meanwhile go to another connection;
+db_pipeline_depth = 1 keeps one statement per connection; and losing a
+connection with several statements in flight answers every one of them 503.
+Each test runs on an extra certflowd whose PostgreSQL sessions carry their
+own application_name.
+"""
+
+import threading
+import time
+
+from cfclient import Client, assert_problem, metric_value, parse_metrics, slowness, wait_until
+from test_faults import app_name, backend_pids, instance_conf, timed
+from test_lifecycle import LockHolder
+
+
+def pool_metrics(inst):
+    with Client(inst) as anon:
+        r = anon.get("/metrics")
+        assert r.status == 200, r
+        samples, _ = parse_metrics(r.body.decode())
+    return {name: metric_value(samples, "certflow_db_" + name)
+            for name in ("pool_size", "pipeline_depth", "inflight", "inflight_max",
+                         "pool_connected", "pool_waiting")}
+
+
+def hammer(inst, token, threads, per_thread, path="/v1/me"):
+    """THREADS clients each sending PER_THREAD GETs at once: {status: count}, [me ids]."""
+    statuses, ids, errors = {}, [], []
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def run():
+        try:
+            with Client(inst, token=token, timeout=60) as c:
+                c.get("/healthz")       # TLS handshake before the barrier
+                start.wait(30)
+                for _ in range(per_thread):
+                    r = c.get(path)
+                    with lock:
+                        statuses[r.status] = statuses.get(r.status, 0) + 1
+                        if r.status == 200 and path == "/v1/me":
+                            ids.append(r.json()["id"])
+        except Exception as e:      # reported by the caller
+            with lock:
+                errors.append(repr(e))
+    ts = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120 * slowness())
+    assert not any(t.is_alive() for t in ts), "a client never finished"
+    assert errors == [], errors
+    return statuses, ids
+
+
+def test_one_connection_carries_several_requests_statements_at_once(stack, psql, admin_me,
+                                                                     extra_instance):
+    app = app_name()
+    inst = extra_instance(instance_conf(stack, app, db_pool_size=1, db_pipeline_depth=4))
+    m = pool_metrics(inst)
+    assert (m["pool_size"], m["pipeline_depth"], m["pool_connected"]) == (1, 4, 1), m
+    statuses, ids = hammer(inst, stack.admin_token, threads=8, per_thread=30)
+    assert statuses == {200: 240}, statuses
+    # Each request got its own statement's answer, in order: the admin, every time.
+    assert set(ids) == {admin_me["id"]}
+    assert len(backend_pids(psql, app)) == 1, "more than one PostgreSQL session"
+    m = pool_metrics(inst)
+    assert 2 <= m["inflight_max"] <= 4, m
+    assert m["inflight"] == 0, m
+
+
+def test_depth_1_keeps_one_statement_per_connection(stack, extra_instance):
+    inst = extra_instance(instance_conf(stack, app_name(), db_pool_size=1, db_pipeline_depth=1))
+    statuses, _ = hammer(inst, stack.admin_token, threads=8, per_thread=15)
+    assert statuses == {200: 120}, statuses
+    m = pool_metrics(inst)
+    assert (m["pipeline_depth"], m["inflight_max"]) == (1, 1), m
+
+
+def test_nothing_is_pipelined_behind_a_statement_stuck_on_a_lock(stack, psql, extra_instance):
+    app = app_name()
+    inst = extra_instance(instance_conf(stack, app, db_pool_size=2, db_pipeline_depth=8,
+                                        db_statement_timeout_ms=60000))
+    stuck = Client(inst, token=stack.admin_token, timeout=120)
+    assert stuck.get("/v1/paths").status == 200
+    wait_until(lambda: len(backend_pids(psql, app)) == 2, 15, what="two pooled sessions")
+    lock = LockHolder(stack, table="paths")
+    result = {}
+
+    def wait_on_lock():
+        result["r"] = stuck.get("/v1/paths")
+    t = threading.Thread(target=wait_on_lock, daemon=True)
+    try:
+        wait_until(lambda: psql("select count(*) from pg_locks where relation = "
+                                "'paths'::regclass and mode = 'AccessExclusiveLock' "
+                                "and granted") == "1", 15, what="psql to hold the lock")
+        t.start()
+        wait_until(lambda: psql("select count(*) from pg_stat_activity where application_name"
+                                " = '%s' and wait_event_type = 'Lock'" % app) == "1", 15,
+                   what="the request's statement to wait on the lock")
+        # Concurrent requests on the other connection: pipelined behind each other,
+        # never behind the stuck one (each would then wait for the lock).
+        (statuses, _), took = timed(lambda: hammer(inst, stack.admin_token, threads=6,
+                                                   per_thread=20))
+        assert statuses == {200: 120}, statuses
+        assert took < 30 * slowness(), took
+        assert t.is_alive(), "the stuck request finished while the lock was held: %r" % result
+        assert pool_metrics(inst)["inflight_max"] >= 2
+    finally:
+        lock.release()
+    t.join(60 * slowness())
+    assert not t.is_alive(), "the stuck request never completed"
+    assert result["r"].status == 200, result["r"]
+    stuck.close()
+
+
+def test_a_lost_connection_answers_503_to_every_statement_in_flight_on_it(stack, psql,
+                                                                          extra_instance):
+    app = app_name()
+    inst = extra_instance(instance_conf(stack, app, db_pool_size=1, db_pipeline_depth=8,
+                                        db_statement_timeout_ms=60000))
+    clients = [Client(inst, token=stack.admin_token, timeout=120) for _ in range(4)]
+    for c in clients:
+        assert c.get("/healthz").status == 200      # connected: the requests leave at once
+    lock = LockHolder(stack)        # api_tokens: every authenticated statement waits
+    start = threading.Barrier(len(clients))
+    results = []
+
+    def one(c):
+        start.wait(30)
+        results.append(timed(lambda: c.get("/v1/me")))
+    threads = [threading.Thread(target=one, args=(c,), daemon=True) for c in clients]
+    try:
+        wait_until(lambda: psql("select count(*) from pg_locks where relation = "
+                                "'api_tokens'::regclass and mode = 'AccessExclusiveLock' "
+                                "and granted") == "1", 15, what="psql to hold the lock")
+        for t in threads:
+            t.start()
+        pid = wait_until(lambda: psql("select pid from pg_stat_activity where application_name"
+                                      " = '%s' and wait_event_type = 'Lock'" % app), 15,
+                         what="the head statement to wait on the lock")
+        # Those sent within PIPELINE_BEHIND_MAX_MS of it are in flight behind it on the
+        # one connection, the others wait in the queue.
+        wait_until(lambda: (lambda m: m["inflight"] + m["pool_waiting"])(pool_metrics(inst))
+                   == len(clients), 15, what="every request in flight or queued")
+        in_flight = pool_metrics(inst)["inflight"]
+        psql("select pg_terminate_backend(%s)" % pid)
+        for t in threads:
+            t.join(20 * slowness())
+        assert not any(t.is_alive() for t in threads), \
+            "a request in flight on the terminated session got no answer"
+    finally:
+        lock.release()
+        for c in clients:
+            c.close()
+    # All of them answer 503 at once (the one session is gone: nothing else can run
+    # the queued ones), not after the lock or the statement timeout.
+    assert len(results) == len(clients)
+    for r, took in results:
+        assert_problem(r, 503)
+        assert took < 20 * slowness(), took
+    assert in_flight >= 1
+    with Client(inst, token=stack.admin_token) as c:
+        wait_until(lambda: c.get("/v1/me").status == 200, 20, interval=0.1,
+                   what="/v1/me 200 after the session was terminated")
+    assert inst.proc.poll() is None
