@@ -3,6 +3,8 @@
 #   make check       every test (unit + integration) against a throwaway stack
 #   make run         a development stack in the foreground (PostgreSQL, TLS, certflowd)
 #   make SANITIZE=1  the same with AddressSanitizer and UndefinedBehaviorSanitizer (build/san)
+#   make fuzz        libFuzzer on lib/'s parsers, FUZZ_SECONDS (60) each (build/fuzz; docs/SECURITY.md)
+#   make scan        TLS scans of a throwaway stack: sslscan, then testssl.sh (minutes)
 
 PREFIX	?= /usr/local
 PKGS	:= libevent libevent_openssl jansson openssl libpq zlib
@@ -43,7 +45,7 @@ LIBCERTFLOW	:= $(BUILD)/libcertflow.a
 CERTFLOWD	:= $(BUILD)/certflowd
 CERTFLOW	:= $(BUILD)/certflow
 
-.PHONY: all deps check unit docs-check integration check-valgrind run bench clean install
+.PHONY: all deps check check-libevent unit docs-check integration check-valgrind run bench clean install
 .DEFAULT_GOAL := all
 
 all: $(CERTFLOWD) $(CERTFLOW)
@@ -79,7 +81,11 @@ unit: $(UNIT_BINS)
 integration: all
 	CERTFLOW_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) $(PYTHON) -m pytest -q -ra tests/integration
 
-check: deps all unit docs-check integration
+check: deps check-libevent all unit docs-check integration
+
+# Debian's libevent 2.1.12-stable-8+deb12u1 or newer (evhttp's security fixes).
+check-libevent: deps
+	@scripts/check-libevent
 
 # The API description lists exactly the routes of daemon/routes.c.
 docs-check:
@@ -88,9 +94,17 @@ docs-check:
 
 # The integration suite with certflowd under valgrind memcheck: any leak or
 # invalid access fails the run (the conftest scans every certflowd log).
-VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+# --vgdb=no: no gdbserver FIFOs in /tmp, which a certflowd that dropped root
+# (user = nobody) could not remove at exit, and valgrind would report.
+VALGRIND = valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
 check-valgrind: deps all
 	CERTFLOWD_WRAPPER="$(VALGRIND)" CERTFLOW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -ra tests/integration
+
+# TLS scans of a throwaway stack (tests/integration/test_tls_scan.py): make
+# check runs the quick sslscan one; this adds testssl.sh's full run (minutes).
+.PHONY: scan
+scan: deps all
+	CERTFLOW_TLS_SCAN=full CERTFLOW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -ra tests/integration/test_tls_scan.py
 
 # Figures, not tests: a throwaway stack, a seeded data set, wrk (bench/results/latest.md).
 bench: deps all
@@ -98,6 +112,46 @@ bench: deps all
 
 run: deps all
 	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/devstack run
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for lib/'s parsers of untrusted
+# input, against lib/ rebuilt with clang, coverage, ASan and UBSan in
+# build/fuzz/. `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run); any
+# crash, leak, undefined behaviour or broken invariant fails. fuzz-smoke is
+# the short run CI does.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_DIR	:= build/fuzz
+FUZZ_SANFLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS	 = $(filter-out $(SANFLAGS),$(ALL_CFLAGS)) -fsanitize=fuzzer-no-link $(FUZZ_SANFLAGS)
+FUZZ_LIBS	 = $$(pkg-config --libs jansson libcrypto zlib) -lm
+FUZZ_TARGETS	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+
+.PHONY: fuzz fuzz-smoke fuzz-build
+
+$(FUZZ_DIR)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/libcertflow.a: $(LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_DIR)/%: $(FUZZ_DIR)/tests/fuzz/%.o $(FUZZ_DIR)/libcertflow.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
+
+$(FUZZ_DIR)/seeds: $(FUZZ_DIR)/tests/fuzz/seeds.o $(FUZZ_DIR)/libcertflow.a
+	$(FUZZ_CC) $(FUZZ_SANFLAGS) -pthread -o $@ $^ $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_DIR)/seeds
+
+fuzz: fuzz-build
+	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
+-include $(wildcard $(FUZZ_DIR)/lib/*.d $(FUZZ_DIR)/tests/fuzz/*.d)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/certflow/sql

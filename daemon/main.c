@@ -1,7 +1,8 @@
 /*
  * main.c - certflowd's life: arguments, configuration, schema check, the
  * event loop, and the signals that steer it (SIGTERM/SIGINT drain and stop,
- * SIGHUP reloads the TLS certificate and the log level). Dies only at startup.
+ * SIGHUP reloads the TLS certificate, the report and signing keys and the log
+ * level). Dies only at startup.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,14 +16,19 @@
 #include <certflow/config.h>
 #include <certflow/log.h>
 #include <certflow/seal.h>
+#include <certflow/sign.h>
 
+#include "audit_sealer.h"
+#include "credentials.h"
 #include "db_migrate.h"
 #include "db_pool.h"
 #include "deadline.h"
 #include "metrics.h"
+#include "privdrop.h"
 #include "reports.h"
 #include "routes.h"
 #include "server.h"
+#include "signer.h"
 #include "tls.h"
 
 #define DRAIN_POLL_MS	50
@@ -36,6 +42,8 @@ struct daemon {
 	struct db_pool *pool;
 	struct server *srv;
 	struct deadline_scanner *deadline;
+	struct signer *signer;
+	struct audit_sealer *sealer;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *drain_timer;
 	struct timespec drain_deadline;
@@ -122,10 +130,12 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	}
 	if (!reports_reload(&fresh, err, sizeof(err)))
 		log_error("report keys not reloaded, keeping the running ones: %s", err);
+	if (!credentials_reload(&fresh, err, sizeof(err)))
+		log_error("signing keys not reloaded, keeping the running ones: %s", err);
 	log_threshold = (enum log_level)fresh.log_level;
 	d->cfg.log_level = fresh.log_level;
 	config_free(&fresh);
-	log_info("reloaded the TLS certificate and key, the report keys and log_level "
+	log_info("reloaded the TLS certificate and key, the report and signing keys and log_level "
 	    "(other keys take effect at restart)");
 }
 
@@ -159,6 +169,10 @@ daemon_start(struct daemon *d)
 		log_error("reports: %s", err);
 		return false;
 	}
+	if (!credentials_init(&d->cfg, err, sizeof(err))) {
+		log_error("credentials: %s", err);
+		return false;
+	}
 	stmts = routes_statements(&nstmts);
 	if ((d->pool = db_pool_new(d->base, &d->cfg, stmts, nstmts)) == NULL) {
 		log_error("cannot create the database pool");
@@ -170,6 +184,14 @@ daemon_start(struct daemon *d)
 	}
 	if ((d->deadline = deadline_new(d->base, d->pool, &d->cfg)) == NULL) {
 		log_error("cannot start the deadline scanner");
+		return false;
+	}
+	if ((d->signer = signer_new(d->base, d->pool, &d->cfg)) == NULL) {
+		log_error("cannot start the credential signer");
+		return false;
+	}
+	if ((d->sealer = audit_sealer_new(d->base, d->pool, &d->cfg)) == NULL) {
+		log_error("cannot start the audit sealer");
 		return false;
 	}
 	d->drain_timer = event_new(d->base, -1, EV_PERSIST, drain_cb, d);
@@ -195,6 +217,9 @@ daemon_stop(struct daemon *d)
 	reports_free();		/* its workers' last answers may still use the pool */
 	db_pool_free(d->pool);
 	deadline_free(d->deadline);
+	signer_free(d->signer);
+	audit_sealer_free(d->sealer);
+	credentials_free();
 	server_free(d->srv);
 	tls_free(d->tls);
 	metrics_free();
@@ -215,6 +240,14 @@ check_config(struct daemon *d)
 		return 1;
 	}
 	tls_free(tls);
+	{
+		struct privdrop drop;
+
+		if (!privdrop_prepare(d->cfg.user, &drop, err, sizeof(err))) {
+			fprintf(stderr, "certflowd: %s: %s\n", d->config_path, err);
+			return 1;
+		}
+	}
 	if (d->cfg.report_key_file[0] != '\0') {
 		struct seal_keyring ring = { NULL, 0 };
 
@@ -223,6 +256,21 @@ check_config(struct daemon *d)
 			return 1;
 		}
 		seal_keyring_free(&ring);
+	}
+	if (d->cfg.signing_key_file[0] != '\0') {
+		struct sign_keyring ring = { NULL, 0 };
+
+		if (!sign_keyring_load(d->cfg.signing_key_file, &ring, err, sizeof(err))) {
+			fprintf(stderr, "certflowd: %s: %s\n", d->config_path, err);
+			return 1;
+		}
+		if (sign_current(&ring) == NULL) {
+			fprintf(stderr, "certflowd: %s: %s: no key with a private part: "
+			    "nothing can sign\n", d->config_path, d->cfg.signing_key_file);
+			sign_keyring_free(&ring);
+			return 1;
+		}
+		sign_keyring_free(&ring);
 	}
 	printf("%s: configuration OK\n", d->config_path);
 	return 0;
@@ -239,6 +287,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { 0 };
+	struct privdrop drop;
 	bool check = false, migrate = false;
 	char err[512];
 	int ch, status = 1;
@@ -270,12 +319,18 @@ main(int argc, char **argv)
 		return status;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (!privdrop_prepare(d.cfg.user, &drop, err, sizeof(err))) {
+		log_error("%s", err);
+		config_free(&d.cfg);
+		return 1;
+	}
 	if (!migrate_check(d.cfg.db_conninfo, err, sizeof(err))) {
 		log_error("%s", err);
 		config_free(&d.cfg);
 		return 1;
 	}
-	if (daemon_start(&d)) {
+	/* Root only while binding and reading the keys: SIGHUP reloads read as `user`. */
+	if (daemon_start(&d) && privdrop_apply(&drop)) {
 		log_info("certflowd started (pid %d, %d pooled connections)",
 		    (int)getpid(), d.cfg.db_pool_size);
 		event_base_dispatch(d.base);

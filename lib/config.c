@@ -56,22 +56,36 @@ _Static_assert(TLS_VERIFY_REQUIRE == 2 && LOG_LVL_DEBUG == 3,
 static const struct key keys[] = {
 	STR(listen_addr, "127.0.0.1", KF_NONEMPTY),
 	INT(listen_port, 1, 65535, 8443, 0),
+	/* after binding and reading the keys, switch from root to this user ("": stay) */
+	STR(user, "", 0),
 	STR(tls_cert, NULL, KF_REQUIRED | KF_NONEMPTY | KF_RELOAD),
 	STR(tls_key, NULL, KF_REQUIRED | KF_NONEMPTY | KF_RELOAD),
 	STR(tls_client_ca, "", KF_RELOAD),
 	ENUM(tls_verify_client, verify_choices, "none", KF_RELOAD),
 	STR(db_conninfo, NULL, KF_REQUIRED | KF_NONEMPTY),
 	INT(db_pool_size, 1, 256, 4, 0),
+	/* statements in flight at once on one connection (libpq pipeline mode) */
+	INT(db_pipeline_depth, 1, 64, 4, 0),
 	INT(db_queue_max, 0, 1000000, 1024, 0),
 	INT(db_queue_timeout_ms, 1, 600000, 2000, 0),
 	INT(db_statement_timeout_ms, 0, 3600000, 5000, 0),
 	INT(db_connect_timeout_s, 1, 600, 5, 0),
 	INT(db_reconnect_min_ms, 10, 60000, 100, 0),
 	INT(db_reconnect_max_ms, 10, 600000, 5000, 0),
+	/* dead peers: keepalives while idle, tcp_user_timeout while sending */
+	INT(db_keepalives_idle_s, 1, 7200, 10, 0),
+	INT(db_keepalives_interval_s, 1, 600, 5, 0),
+	INT(db_keepalives_count, 1, 100, 3, 0),
+	INT(db_tcp_user_timeout_ms, 0, 3600000, 10000, 0),
 	{ "max_body_size", KT_SIZE, F(max_body_size), 1024, 1073741824LL,
 	    "1048576", NULL, 0 },
 	INT(max_header_size, 1024, 1048576, 16384, 0),
 	INT(http_idle_timeout_s, 1, 3600, 60, 0),
+	/* hostile clients: open connections, requests per connection, and the
+	 * absolute time a request may take to arrive (evhttp's timeout is idle) */
+	INT(max_connections, 1, 1000000, 1024, 0),
+	INT(max_requests_per_connection, 1, 1000000, 1000, 0),
+	INT(request_deadline_s, 1, 3600, 10, 0),
 	INT(shutdown_timeout_s, 0, 3600, 10, 0),
 	ENUM(log_level, level_choices, "info", KF_RELOAD),
 	STR(sql_dir, CF_SQL_DIR, KF_NONEMPTY),
@@ -96,6 +110,14 @@ static const struct key keys[] = {
 	INT(worker_threads, 1, 64, 2, 0),
 	/* the diploma jury: votes needed before pedagogy may close a case (0: every member) */
 	INT(jury_quorum, 0, 100, 0, 0),
+	/* credentials: the Ed25519 signing keys and the issuer's public URL */
+	STR(signing_key_file, "", KF_RELOAD),
+	STR(credential_issuer, "", 0),
+	INT(credential_sign_interval_s, 1, 3600, 2, 0),
+	/* tamper-evident audit: how often audit rows are chained and the head signed */
+	INT(audit_seal_interval_s, 0, 3600, 5, 0),	/* 0: this instance does not seal */
+	/* Idempotency-Key: how long a kept answer is replayed */
+	INT(idempotency_ttl_s, 60, 2592000, 86400, 0),
 	/* tests only: moves "now" for report clocks; refused unless enabled */
 	ENUM(test_clock_enabled, yes_no_choices, "no", 0),
 	INT(test_clock_offset_s, -315360000, 315360000, 0, 0),
@@ -392,13 +414,14 @@ parse_assignment(struct parser *p, struct config *cfg, const char *s,
     const char *e)
 {
 	const char *eq = memchr(s, '=', (size_t)(e - s));
-	const char *ks = s, *ke = eq, *vs = eq + 1, *ve = e;
+	const char *ks = s, *ke = eq, *vs, *ve = e;
 	char name[64], *value = NULL;
 	const struct key *k;
 	bool ok = false;
 
 	if (eq == NULL)
 		return errorf(p, "missing '='");
+	vs = eq + 1;	/* not before the check: NULL + 1 is undefined */
 	trim(&ks, &ke);
 	trim(&vs, &ve);
 	if (!key_syntax_ok(ks, ke) || (size_t)(ke - ks) >= sizeof(name))
@@ -437,6 +460,21 @@ check_required(struct parser *p)
 	return true;
 }
 
+/* https://host[:port][/path], printable ASCII, no trailing '/', '?' or '#'. */
+static bool
+issuer_valid(const char *url)
+{
+	size_t n = strlen(url);
+
+	if (strncmp(url, "https://", 8) != 0 || n <= 8 || n > 200 || url[n - 1] == '/')
+		return false;
+	for (const char *c = url; *c != '\0'; c++)
+		if (*c <= ' ' || *c >= 0x7f || *c == '?' || *c == '#' || *c == '"' ||
+		    *c == '\\')
+			return false;
+	return true;
+}
+
 static bool
 check_cross_keys(struct parser *p, const struct config *c)
 {
@@ -453,6 +491,11 @@ check_cross_keys(struct parser *p, const struct config *c)
 		    "(a test-only setting)");
 	if ((c->report_key_file[0] == '\0') != (c->report_secret_file[0] == '\0'))
 		return errorf(p, "report_key_file and report_secret_file go together");
+	if ((c->signing_key_file[0] == '\0') != (c->credential_issuer[0] == '\0'))
+		return errorf(p, "signing_key_file and credential_issuer go together");
+	if (c->credential_issuer[0] != '\0' && !issuer_valid(c->credential_issuer))
+		return errorf(p, "credential_issuer must be an https:// URL without a "
+		    "trailing '/', query or fragment");
 	return true;
 }
 

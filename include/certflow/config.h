@@ -20,6 +20,7 @@ struct config {
 	/* listener */
 	char *listen_addr;
 	int listen_port;
+	char *user;			/* switch to it after start-up when root; "": no switch */
 	/* TLS */
 	char *tls_cert;
 	char *tls_key;
@@ -28,16 +29,24 @@ struct config {
 	/* PostgreSQL */
 	char *db_conninfo;
 	int db_pool_size;
+	int db_pipeline_depth;		/* statements in flight per connection; 1: no pipelining */
 	int db_queue_max;
 	int db_queue_timeout_ms;
 	int db_statement_timeout_ms;
 	int db_connect_timeout_s;
 	int db_reconnect_min_ms;
 	int db_reconnect_max_ms;
+	int db_keepalives_idle_s;		/* TCP keepalives on idle connections */
+	int db_keepalives_interval_s;
+	int db_keepalives_count;
+	int db_tcp_user_timeout_ms;	/* unacknowledged data this long drops the connection; 0: kernel's */
 	/* HTTP */
 	long long max_body_size;
 	int max_header_size;
 	int http_idle_timeout_s;
+	int max_connections;		/* beyond, new connections are closed at once */
+	int max_requests_per_connection;	/* the last answer says Connection: close */
+	int request_deadline_s;		/* a request's first byte to its last; accept to the first */
 	int shutdown_timeout_s;
 	/* misc */
 	int log_level;			/* enum log_level */
@@ -62,6 +71,12 @@ struct config {
 	int report_reminder_days;	/* alert this long before a report deadline */
 	int worker_threads;		/* threads for slow hashes, off the event loop */
 	int jury_quorum;		/* votes before pedagogy may close a case; 0: all */
+	/* credentials */
+	char *signing_key_file;		/* Ed25519 keys ("ID HEX" / "ID public HEX"; last signs) */
+	char *credential_issuer;	/* https URL: the issuer id and the base of credential URLs */
+	int credential_sign_interval_s;	/* how often unsigned credentials are signed and stored */
+	int audit_seal_interval_s;	/* how often audit rows are chained and the head signed; 0: never here */
+	int idempotency_ttl_s;		/* how long an Idempotency-Key's answer is kept */
 	int test_clock_enabled;		/* 0 no, 1 yes */
 	int test_clock_offset_s;	/* seconds added to "now" for report clocks */
 };

@@ -83,6 +83,9 @@ test_defaults(void **state)
 	assert_true(cfg.max_body_size == 1048576LL);
 	assert_int_equal(cfg.max_header_size, 16384);
 	assert_int_equal(cfg.http_idle_timeout_s, 60);
+	assert_int_equal(cfg.max_connections, 1024);
+	assert_int_equal(cfg.max_requests_per_connection, 1000);
+	assert_int_equal(cfg.request_deadline_s, 10);
 	assert_int_equal(cfg.shutdown_timeout_s, 10);
 	assert_int_equal(cfg.log_level, LOG_LVL_INFO);
 	assert_string_equal(cfg.sql_dir, CF_SQL_DIR);
@@ -112,6 +115,8 @@ test_every_key(void **state)
 	    "db_reconnect_min_ms = 10\ndb_reconnect_max_ms = 10\n"
 	    "max_body_size = 1024\nmax_header_size = 1048576\n"
 	    "http_idle_timeout_s = 3600\nshutdown_timeout_s = 0\n"
+	    "max_connections = 1000000\nmax_requests_per_connection = 1\n"
+	    "request_deadline_s = 3600\n"
 	    "log_level = debug\nsql_dir = /srv/sql\n");
 	assert_string_equal(cfg.listen_addr, "0.0.0.0");
 	assert_int_equal(cfg.listen_port, 1);
@@ -127,6 +132,9 @@ test_every_key(void **state)
 	assert_true(cfg.max_body_size == 1024);
 	assert_int_equal(cfg.max_header_size, 1048576);
 	assert_int_equal(cfg.http_idle_timeout_s, 3600);
+	assert_int_equal(cfg.max_connections, 1000000);
+	assert_int_equal(cfg.max_requests_per_connection, 1);
+	assert_int_equal(cfg.request_deadline_s, 3600);
 	assert_int_equal(cfg.shutdown_timeout_s, 0);
 	assert_int_equal(cfg.log_level, LOG_LVL_DEBUG);
 	assert_string_equal(cfg.sql_dir, "/srv/sql");
@@ -250,6 +258,14 @@ test_integer_errors(void **state)
 	    NAME ":1: db_pool_size: '0' is out of range 1..256");
 	expect_error("db_pool_size = 257\n",
 	    NAME ":1: db_pool_size: '257' is out of range 1..256");
+	expect_error("max_connections = 0\n",
+	    NAME ":1: max_connections: '0' is out of range 1..1000000");
+	expect_error("max_requests_per_connection = 0\n",
+	    NAME ":1: max_requests_per_connection: '0' is out of range 1..1000000");
+	expect_error("request_deadline_s = 0\n",
+	    NAME ":1: request_deadline_s: '0' is out of range 1..3600");
+	expect_error("request_deadline_s = 3601\n",
+	    NAME ":1: request_deadline_s: '3601' is out of range 1..3600");
 	expect_ok(REQUIRED "db_pool_size = 007\n");
 	assert_int_equal(cfg.db_pool_size, 7);
 }
@@ -476,6 +492,33 @@ test_test_clock_needs_enabling(void **state)
 	    NAME ": report_key_file and report_secret_file go together");
 }
 
+static void
+test_signing_needs_an_https_issuer(void **state)
+{
+	static const char *const bad[] = { "http://x.example", "https://", "https://x.example/",
+	    "https://x.example/a?b", "https://x.example#k", "https://x y.example",
+	    "ftp://x.example", "https://x.example/\"q" };
+	char text[512];
+
+	expect_error(REQUIRED "signing_key_file = /k\n",
+	    NAME ": signing_key_file and credential_issuer go together");
+	expect_error(REQUIRED "credential_issuer = https://x.example\n",
+	    NAME ": signing_key_file and credential_issuer go together");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), REQUIRED "signing_key_file = /k\n"
+		    "credential_issuer = %s\n", bad[i]);
+		expect_error(text, NAME ": credential_issuer must be an https:// URL without a "
+		    "trailing '/', query or fragment");
+	}
+	expect_ok(REQUIRED "signing_key_file = /k\ncredential_issuer = https://certs.example:8443/school\n"
+	    "credential_sign_interval_s = 30\nidempotency_ttl_s = 3600\n");
+	assert_string_equal(cfg.credential_issuer, "https://certs.example:8443/school");
+	assert_int_equal(cfg.credential_sign_interval_s, 30);
+	assert_int_equal(cfg.idempotency_ttl_s, 3600);
+	expect_error(REQUIRED "idempotency_ttl_s = 59\n",
+	    NAME ":4: idempotency_ttl_s: '59' is out of range 60..2592000");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -485,6 +528,7 @@ main(void)
 		T(test_defaults),
 		T(test_fractions),
 		T(test_test_clock_needs_enabling),
+		T(test_signing_needs_an_https_issuer),
 		T(test_minimal_file_keeps_defaults),
 		T(test_every_key),
 		T(test_comments_blanks_and_spacing),
