@@ -93,6 +93,7 @@ struct db_pool {
 	struct job_queue queue;
 	int nqueued;
 	struct event *sweep;	/* fails queued jobs whose wait expired */
+	struct event *kick;	/* dispatches what db_pool_submit queued */
 	unsigned long long errors;
 	int inflight_max;
 	/* copied from the configuration at creation */
@@ -388,9 +389,9 @@ conn_failure_drop(struct db_conn *c, const PGresult *res, enum db_outcome *outco
  * The head statement's sync arrived: its transaction is over. The job leaves
  * the pipeline, and the connection is in its next state (or, when it must
  * go, already down) before the callback runs, so that the callback may
- * submit more work. A connection that must be replaced while other
- * statements are in flight on it only when the session itself is gone;
- * a read-only refusal lets them finish first.
+ * submit more work. When the session itself is gone, the statements behind
+ * this one fail with it; after a read-only refusal they finish first, and
+ * the connection, taking no more work meanwhile, is replaced once drained.
  */
 static void
 conn_statement_done(struct db_conn *c)
@@ -535,7 +536,9 @@ conn_take_result(struct db_conn *c)
 out_of_step:
 	if (r != NULL)
 		PQclear(r);
-	conn_lost(c, "libpq's results are out of step with the pipeline");
+	/* a connection that broke while reading ends its results early */
+	conn_lost(c, PQstatus(c->pg) == CONNECTION_BAD ? PQerrorMessage(c->pg) :
+	    "libpq's results are out of step with the pipeline");
 	return false;
 }
 
@@ -748,38 +751,49 @@ conn_send_job(struct db_conn *c, struct db_job *job)
 }
 
 /*
- * The ready connection with the fewest statements in flight, below the
- * depth and not behind one that looks stuck; NULL when none has room.
+ * Statements ready connection C can take now: none when it is not ready, is
+ * retiring, or is behind a statement that looks stuck; NOW is the time.
  */
+static int
+conn_room(const struct db_conn *c, const struct timespec *now)
+{
+	if (!conn_ready_state(c) || c->retiring)
+		return 0;
+	if (c->ninflight > 0 && (now->tv_sec - c->head_since.tv_sec) * 1000L +
+	    (now->tv_nsec - c->head_since.tv_nsec) / 1000000L >= PIPELINE_BEHIND_MAX_MS)
+		return 0;
+	return c->pool->depth - c->ninflight;
+}
+
+/* The connection with the most room (the fewest in flight), or NULL. */
 static struct db_conn *
 pool_pick_conn(struct db_pool *p)
 {
 	struct db_conn *best = NULL;
 	struct timespec now;
-	bool have_now = false;
+	int room, best_room = 0;
 
-	for (int i = 0; i < p->nconns; i++) {
-		struct db_conn *c = &p->conns[i];
-
-		if (!conn_ready_state(c) || c->retiring || c->ninflight >= p->depth)
-			continue;
-		if (best != NULL && c->ninflight >= best->ninflight)
-			continue;
-		if (c->ninflight > 0) {
-			if (!have_now) {
-				clock_gettime(CLOCK_MONOTONIC, &now);
-				have_now = true;
-			}
-			if ((now.tv_sec - c->head_since.tv_sec) * 1000L +
-			    (now.tv_nsec - c->head_since.tv_nsec) / 1000000L >=
-			    PIPELINE_BEHIND_MAX_MS)
-				continue;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (int i = 0; i < p->nconns && best_room < p->depth; i++) {
+		if ((room = conn_room(&p->conns[i], &now)) > best_room) {
+			best = &p->conns[i];
+			best_room = room;
 		}
-		best = c;
-		if (c->ninflight == 0)
-			break;
 	}
 	return best;
+}
+
+/* Statements all connections could take now. */
+static int
+pool_room(struct db_pool *p)
+{
+	struct timespec now;
+	int room = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (int i = 0; i < p->nconns; i++)
+		room += conn_room(&p->conns[i], &now);
+	return room;
 }
 
 static void
@@ -796,6 +810,16 @@ pool_dispatch(struct db_pool *p)
 	}
 	if (TAILQ_EMPTY(&p->queue))
 		evtimer_del(p->sweep);
+}
+
+/*
+ * Runs as soon as the callback that submitted returns: a job's callback is
+ * never called from inside db_pool_submit, even when sending it fails.
+ */
+static void
+pool_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pool_dispatch(arg);
 }
 
 static void
@@ -849,7 +873,8 @@ db_pool_new(struct event_base *base, const struct config *cfg,
 	p->conninfo = strdup(cfg->db_conninfo);
 	p->conns = calloc((size_t)p->nconns, sizeof(*p->conns));
 	p->sweep = evtimer_new(base, pool_sweep_cb, p);
-	if (p->conninfo == NULL || p->conns == NULL || p->sweep == NULL)
+	p->kick = event_new(base, -1, 0, pool_kick_cb, p);
+	if (p->conninfo == NULL || p->conns == NULL || p->sweep == NULL || p->kick == NULL)
 		goto fail;
 	for (int i = 0; i < p->nconns; i++) {
 		struct db_conn *c = &p->conns[i];
@@ -879,7 +904,8 @@ db_pool_submit(struct db_pool *p, int stmt, int nparams,
 		return false;
 	if (pool_count(p, CONN_CONNECTING, CONN_BUSY) == 0)
 		return false;
-	if (p->nqueued >= p->queue_max && pool_pick_conn(p) == NULL)
+	/* dispatching waits until the caller returns: count what it will take */
+	if (p->nqueued >= p->queue_max + pool_room(p))
 		return false;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return false;
@@ -898,7 +924,7 @@ db_pool_submit(struct db_pool *p, int stmt, int nparams,
 	TAILQ_INSERT_TAIL(&p->queue, job, link);
 	if (p->nqueued++ == 0)
 		timer_in_ms(p->sweep, p->queue_timeout_ms);
-	pool_dispatch(p);
+	event_active(p->kick, EV_TIMEOUT, 0);
 	return true;
 }
 
@@ -942,6 +968,8 @@ db_pool_free(struct db_pool *p)
 	}
 	if (p->sweep != NULL)
 		event_free(p->sweep);
+	if (p->kick != NULL)
+		event_free(p->kick);
 	free(p->conns);
 	free(p->conninfo);
 	free(p);

@@ -9,10 +9,13 @@ Each test runs on an extra certflowd whose PostgreSQL sessions carry their
 own application_name.
 """
 
+import subprocess
 import threading
 import time
 
 from cfclient import Client, assert_problem, metric_value, parse_metrics, slowness, wait_until
+from conftest import pg_environ
+from loop_helpers import World
 from test_faults import app_name, backend_pids, instance_conf, timed
 from test_lifecycle import LockHolder
 
@@ -81,27 +84,62 @@ def test_depth_1_keeps_one_statement_per_connection(stack, extra_instance):
     assert (m["pipeline_depth"], m["inflight_max"]) == (1, 1), m
 
 
-def test_nothing_is_pipelined_behind_a_statement_stuck_on_a_lock(stack, psql, extra_instance):
+class RowLock:
+    """A psql session holding one enrollment row FOR UPDATE until release()."""
+
+    def __init__(self, stack, enrollment_id, app):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=pg_environ(stack, PGAPPNAME=app))
+        self.proc.stdin.write("BEGIN;\nSELECT 1 FROM enrollments WHERE id = %d FOR UPDATE;\n"
+                              % enrollment_id)
+        self.proc.stdin.flush()
+
+    def release(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("COMMIT;\n")
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_nothing_is_pipelined_behind_a_statement_stuck_on_a_lock(stack, psql, admin, make_user,
+                                                                 extra_instance):
     app = app_name()
     inst = extra_instance(instance_conf(stack, app, db_pool_size=2, db_pipeline_depth=8,
                                         db_statement_timeout_ms=60000))
-    stuck = Client(inst, token=stack.admin_token, timeout=120)
-    assert stuck.get("/v1/paths").status == 200
+    w = World(admin, make_user)
+    stuck = Client(inst, token=w.mentor_c.token, timeout=120)
+    assert stuck.get("/v1/enrollments/%d" % w.eid).status == 200
     wait_until(lambda: len(backend_pids(psql, app)) == 2, 15, what="two pooled sessions")
-    lock = LockHolder(stack, table="paths")
+    # Only a note on this enrollment waits for the row: nothing else certflowd runs
+    # (background work included) touches it.
+    lock = RowLock(stack, w.eid, app + "-lock")
     result = {}
 
     def wait_on_lock():
-        result["r"] = stuck.get("/v1/paths")
+        result["r"] = stuck.post("/v1/enrollments/%d/notes" % w.eid,
+                                 {"week": "2026-W07", "progress": 10, "at_risk": False,
+                                  "body": "written while the row is locked"})
     t = threading.Thread(target=wait_on_lock, daemon=True)
     try:
-        wait_until(lambda: psql("select count(*) from pg_locks where relation = "
-                                "'paths'::regclass and mode = 'AccessExclusiveLock' "
-                                "and granted") == "1", 15, what="psql to hold the lock")
+        wait_until(lambda: psql("select count(*) from pg_stat_activity where application_name"
+                                " = '%s-lock' and state = 'idle in transaction'" % app) == "1",
+                   15, what="psql to lock the row")
         t.start()
         wait_until(lambda: psql("select count(*) from pg_stat_activity where application_name"
                                 " = '%s' and wait_event_type = 'Lock'" % app) == "1", 15,
-                   what="the request's statement to wait on the lock")
+                   what="the note's statement to wait on the row lock")
+        # A statement sent less than PIPELINE_BEHIND_MAX_MS (50 ms) after the head may
+        # still join its pipeline (the head does not look stuck yet): let that pass.
+        time.sleep(0.2)
         # Concurrent requests on the other connection: pipelined behind each other,
         # never behind the stuck one (each would then wait for the lock).
         (statuses, _), took = timed(lambda: hammer(inst, stack.admin_token, threads=6,
@@ -114,7 +152,7 @@ def test_nothing_is_pipelined_behind_a_statement_stuck_on_a_lock(stack, psql, ex
         lock.release()
     t.join(60 * slowness())
     assert not t.is_alive(), "the stuck request never completed"
-    assert result["r"].status == 200, result["r"]
+    assert result["r"].status == 201, result["r"]
     stuck.close()
 
 
