@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include <certflow/draw.h>
+#include <certflow/jsonpeek.h>
 #include <certflow/log.h>
 #include <certflow/seal.h>
 
@@ -179,19 +180,17 @@ reply_with_secret(struct request *r, int status, const char *body, const char *n
 	free(text);
 }
 
-/* ETag: "N" from the answer's top-level "version". */
+/* ETag: "N" from the answer's top-level "version", read without parsing the rest. */
 static void
 add_etag(struct request *r, const char *body)
 {
-	json_t *obj = json_loads(body, 0, NULL);
-	json_int_t v = json_integer_value(json_object_get(obj, "version"));
+	int64_t v;
 	char tag[32];
 
-	if (v > 0) {
-		snprintf(tag, sizeof(tag), "\"%" JSON_INTEGER_FORMAT "\"", v);
+	if (json_peek_int(body, strlen(body), "version", &v) && v > 0) {
+		snprintf(tag, sizeof(tag), "\"%" PRId64 "\"", v);
 		evhttp_add_header(evhttp_request_get_output_headers(r->req), "ETag", tag);
 	}
-	json_decref(obj);
 }
 
 /* SQLSTATEs that mean "try again later" rather than a bug. */

@@ -101,6 +101,15 @@ static const char *const jcs_texts[] = {
 	NULL,
 };
 
+/* answers as PostgreSQL writes them: the version after nested ones */
+static const char *const peek_texts[] = {
+	"{\"id\": 7, \"attempts\": [{\"id\": 1, \"version\": 3}], \"credential\": "
+	"{\"state\": \"pending\"}, \"version\": 12}",
+	"{\"note\": \"\\\"version\\\": 9\", \"version\": -9223372036854775808}",
+	"{\"version\": 1.5}",
+	NULL,
+};
+
 static const char *const paths[] = {
 	"/healthz", "/v1/me", "/v1/users/42/tokens", "/v1/jury-cases/9223372036854775807/dossier",
 	"/v1/credentials/0f8fad5b-d9cb-469f-a165-70867728950e/status",
@@ -281,6 +290,8 @@ main(int argc, char **argv)
 	}
 	put_all("fuzz_jsonin", bodies);
 	put_all("fuzz_jcs", jcs_texts);
+	put_all("fuzz_jsonpeek", jcs_texts);
+	put_all("fuzz_jsonpeek", peek_texts);
 	put_all("fuzz_router", paths);
 	put_all("fuzz_config", configs);
 	put_all("fuzz_base64url", base64url_texts);
