@@ -5,6 +5,8 @@
 #   make SANITIZE=1  the same with AddressSanitizer and UndefinedBehaviorSanitizer (build/san)
 #   make fuzz        libFuzzer on lib/'s parsers, FUZZ_SECONDS (60) each (build/fuzz; docs/SECURITY.md)
 #   make scan        TLS scans of a throwaway stack: sslscan, then testssl.sh (minutes)
+#   make bench       certflowd beside pgbench on the same SQL (docs/PERFORMANCE.md)
+#   make bench-alloc heap allocations per request, by route and site (valgrind DHAT)
 
 PREFIX	?= /usr/local
 PKGS	:= libevent libevent_openssl jansson openssl libpq zlib
@@ -45,7 +47,7 @@ LIBCERTFLOW	:= $(BUILD)/libcertflow.a
 CERTFLOWD	:= $(BUILD)/certflowd
 CERTFLOW	:= $(BUILD)/certflow
 
-.PHONY: all deps check check-libevent unit docs-check integration check-valgrind run bench clean install
+.PHONY: all deps check check-libevent unit docs-check integration check-valgrind run bench bench-alloc clean install
 .DEFAULT_GOAL := all
 
 all: $(CERTFLOWD) $(CERTFLOW)
@@ -109,6 +111,9 @@ scan: deps all
 # Figures, not tests: a throwaway stack, a seeded data set, wrk (bench/results/latest.md).
 bench: deps all
 	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/bench
+
+bench-alloc: deps all
+	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/alloc-profile
 
 run: deps all
 	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/devstack run
