@@ -5,7 +5,8 @@
 #   make SANITIZE=1  the same with AddressSanitizer and UndefinedBehaviorSanitizer (build/san)
 #   make fuzz        libFuzzer on lib/'s parsers, FUZZ_SECONDS (60) each (build/fuzz; docs/SECURITY.md)
 #   make scan        TLS scans of a throwaway stack: sslscan, then testssl.sh (minutes)
-#   make bench       certflowd beside pgbench on the same SQL (docs/PERFORMANCE.md)
+#   make bench       certflowd beside pgbench on the same SQL (docs/PERFORMANCE.md);
+#                    BENCH_ARGS="--quick" for a check that it all works
 #   make bench-alloc heap allocations per request, by route and site (valgrind DHAT)
 
 PREFIX	?= /usr/local
@@ -110,7 +111,7 @@ scan: deps all
 
 # Figures, not tests: a throwaway stack, a seeded data set, wrk (bench/results/latest.md).
 bench: deps all
-	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/bench
+	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/bench $(BENCH_ARGS)
 
 bench-alloc: deps all
 	@CERTFLOW_BUILD=$(abspath $(BUILD)) scripts/alloc-profile

@@ -1,8 +1,13 @@
 -- get_random.lua - wrk script: GET PATH with "{id}" replaced by an id drawn
 -- uniformly from FIRST..LAST at each request (each thread its own stream).
 --
---   wrk ... -s bench/wrk/get_random.lua URL -- PATH FIRST LAST
+--   wrk ... -s bench/wrk/get_random.lua URL -- PATH FIRST LAST [PAUSE_MS]
 --   e.g. -- '/v1/enrollments/{id}' 52 50051
+--
+-- With PAUSE_MS each connection waits 0 to 2 x PAUSE_MS (uniform; PAUSE_MS on
+-- average) before each request: a fixed number of users at a pace below
+-- saturation, where the latency is the route's own and not the time spent
+-- queued behind the other connections. wrk does not count the pause.
 --
 -- The Authorization header comes from wrk -H. scripts/bench uses it for
 -- GET /v1/enrollments/{id}, the calibration route and the jury dossier; the
@@ -19,8 +24,9 @@ function init(args)
 	template = args[1]
 	first = tonumber(args[2])
 	last = tonumber(args[3])
-	if not template or not first or not last or last < first then
-		io.stderr:write("get_random.lua: usage: wrk ... -s get_random.lua URL -- PATH FIRST LAST\n")
+	pause = tonumber(args[4] or "0")
+	if not template or not first or not last or last < first or not pause or pause < 0 then
+		io.stderr:write("get_random.lua: usage: wrk ... -s get_random.lua URL -- PATH FIRST LAST [PAUSE_MS]\n")
 		os.exit(2)
 	end
 	math.randomseed(os.time() * 1000 + (index or 0) * 7919)
@@ -29,4 +35,11 @@ end
 function request()
 	local path = template:gsub("{id}", tostring(math.random(first, last)))
 	return wrk.format("GET", path)
+end
+
+function delay()
+	if pause > 0 then
+		return math.random(0, 2 * pause)
+	end
+	return 0
 end
