@@ -6,9 +6,11 @@ with a stale version is refused with 412 and changes nothing; versioned
 resources carry their version and GETs their ETag.
 """
 
+import subprocess
 import threading
 
 from cfclient import Client, assert_problem
+from conftest import pg_environ
 from loop_helpers import World as LoopWorld, count, uid
 
 
@@ -159,3 +161,57 @@ def test_the_evaluator_reads_the_version_of_a_pending_defense(stack, admin, make
     r = ev_c.post("/v1/defenses/%d/verdict" % d["id"], verdict_body(w.projects["p1"]),
                   headers={"If-Match": '"%d"' % listed[0]["version"]})
     assert r.status == 200, r
+
+
+def test_versions_bump_once_per_transaction_under_one_setting_name(stack, admin, make_user, psql):
+    """
+    A session that changes many versioned rows, each in its own transaction,
+    keeps a fixed set of setting names (sql/0010_session_settings.sql): a
+    name per row made a pooled connection slower with every row it touched.
+    In one transaction a row changed twice is bumped once, and
+    api.version_before still tells the version it had before.
+    """
+    w = LoopWorld(admin, make_user, n_projects=8)
+    eid = w.enrollment["id"]
+    attempts = [a["id"] for a in w.enrollment["attempts"]]
+    assert len(attempts) == 8
+    before = {int(i): int(v) for i, v in (
+        row.split("|") for row in psql("select id, version from attempts where enrollment_id = %d"
+                                       % eid).split())}
+    # one session, several transactions: psql reading a script (psql -c would send
+    # it all as one transaction)
+    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"],
+                         env=pg_environ(stack), capture_output=True, text=True, timeout=60,
+                         input="""
+        do $$ declare r record; begin
+            for r in select id from attempts where enrollment_id = %(e)d order by id loop
+                update attempts set round = round where id = r.id;
+                commit;
+            end loop;
+        end $$;
+        update enrollments set last_note_at = last_note_at where id = %(e)d;
+        begin;
+        update attempts set round = round where id = %(a)d;
+        update attempts set round = round where id = %(a)d;
+        select 'inside', version, api.version_before('attempts', %(a)d),
+               api.version_before('enrollments', %(e)d)
+        from attempts where id = %(a)d;
+        commit;
+        select 'names', count(*) filter (where current_setting(
+                   format('certflow.v_attempts_%%s', id), true) is not null)
+        from attempts where enrollment_id = %(e)d;
+        """ % {"e": eid, "a": attempts[0]})
+    assert out.returncode == 0, out.stderr
+    out = out.stdout
+    rows = {line.split("|")[0]: line.split("|")[1:] for line in out.split()}
+    # the loop bumped each attempt once; the transaction bumped the first once more
+    assert rows["inside"] == [str(before[attempts[0]] + 2), str(before[attempts[0]] + 1),
+                              str(int(psql("select version from enrollments where id = %d"
+                                           % eid)))], rows
+    after = {int(i): int(v) for i, v in (
+        row.split("|") for row in psql("select id, version from attempts where enrollment_id = %d"
+                                       % eid).split())}
+    assert after == {a: before[a] + (2 if a == attempts[0] else 1) for a in attempts}, after
+    # eight attempts changed in their own transactions: the session learnt no
+    # setting name for any of them (a name it has used stays known: '' not NULL)
+    assert rows["names"] == ["0"], rows
