@@ -357,17 +357,24 @@ def test_background_jobs_run_in_one_instance_at_a_time_and_fail_over_when_it_die
         defenses.append(r.json()["defense"]["id"])
         mentor.close()
 
-    # Both scanners run every second; each overdue defense is reassigned once.
-    overdue(psql, defenses)
-    wait_reassigned(psql, defenses, 1)
+    # Both scanners run every second; each overdue defense is reassigned once per
+    # round. Again in the rare case the shared stack's scan (every 60 s) came
+    # first and did them all.
+    times = 0
+    for _ in range(3):
+        times += 1
+        overdue(psql, defenses)
+        wait_reassigned(psql, defenses, times)
+        did_a, did_b = reassigned_by(a) & set(defenses), reassigned_by(b) & set(defenses)
+        if did_a | did_b:
+            break
+    assert did_a | did_b, "neither instance logged the reassignments (the shared one did all)"
     if sealer:
         wait_until(lambda: psql("select count(*) from audit_log where seal_seq is null") == "0",
                    30, interval=0.2, what="every audit row to be sealed")
         assert chain_problems(psql) == []
 
     # Kill the instance that did the work (a, when both did).
-    did_a, did_b = reassigned_by(a) & set(defenses), reassigned_by(b) & set(defenses)
-    assert did_a | did_b, "neither instance logged the reassignments (the shared one did all?)"
     victim, survivor = (a, b) if did_a or not did_b else (b, a)
     sealed_at_kill = sealed_by(survivor)
     victim.proc.send_signal(signal.SIGKILL)
@@ -385,7 +392,8 @@ def test_background_jobs_run_in_one_instance_at_a_time_and_fail_over_when_it_die
     # The survivor's scanner (or the shared stack's, every 60 s) takes over: every
     # defense overdue again is reassigned once more. Tried again in the rare case the
     # shared instance's scan came first and did them all.
-    for times in (2, 3, 4):
+    for _ in range(3):
+        times += 1
         seen = reassigned_by(survivor)
         overdue(psql, defenses)
         wait_reassigned(psql, defenses, times)
