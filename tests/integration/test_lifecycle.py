@@ -111,13 +111,19 @@ def test_sighup_with_a_broken_certificate_keeps_serving_the_old_one(own_cert_ins
 # --------------------------------------------------------------- SIGTERM
 
 class LockHolder:
-    """A psql session holding ACCESS EXCLUSIVE on TABLE (api_tokens) until release()."""
+    """
+    A psql session holding a lock until release(): ACCESS EXCLUSIVE on TABLE
+    (api_tokens), or what the statement LOCK_SQL takes (a row's FOR UPDATE);
+    APP names the session (application_name).
+    """
 
-    def __init__(self, stack, table="api_tokens"):
+    def __init__(self, stack, table="api_tokens", lock_sql=None, app=None):
+        env = pg_environ(stack, PGAPPNAME=app) if app else pg_environ(stack)
         self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"],
                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=pg_environ(stack), text=True)
-        self.proc.stdin.write("BEGIN;\nLOCK TABLE %s IN ACCESS EXCLUSIVE MODE;\n" % table)
+                                     stderr=subprocess.PIPE, env=env, text=True)
+        lock_sql = lock_sql or "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE" % table
+        self.proc.stdin.write("BEGIN;\n%s;\n" % lock_sql)
         self.proc.stdin.flush()
 
     def release(self):

@@ -9,12 +9,10 @@ Each test runs on an extra certflowd whose PostgreSQL sessions carry their
 own application_name.
 """
 
-import subprocess
 import threading
 import time
 
 from cfclient import Client, assert_problem, metric_value, parse_metrics, slowness, wait_until
-from conftest import pg_environ
 from loop_helpers import World
 from test_faults import app_name, backend_pids, instance_conf, timed
 from test_lifecycle import LockHolder
@@ -84,32 +82,6 @@ def test_depth_1_keeps_one_statement_per_connection(stack, extra_instance):
     assert (m["pipeline_depth"], m["inflight_max"]) == (1, 1), m
 
 
-class RowLock:
-    """A psql session holding one enrollment row FOR UPDATE until release()."""
-
-    def __init__(self, stack, enrollment_id, app):
-        self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True,
-                                     env=pg_environ(stack, PGAPPNAME=app))
-        self.proc.stdin.write("BEGIN;\nSELECT 1 FROM enrollments WHERE id = %d FOR UPDATE;\n"
-                              % enrollment_id)
-        self.proc.stdin.flush()
-
-    def release(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("COMMIT;\n")
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def test_nothing_is_pipelined_behind_a_statement_stuck_on_a_lock(stack, psql, admin, make_user,
                                                                  extra_instance):
     app = app_name()
@@ -121,7 +93,8 @@ def test_nothing_is_pipelined_behind_a_statement_stuck_on_a_lock(stack, psql, ad
     wait_until(lambda: len(backend_pids(psql, app)) == 2, 15, what="two pooled sessions")
     # Only a note on this enrollment waits for the row: nothing else certflowd runs
     # (background work included) touches it.
-    lock = RowLock(stack, w.eid, app + "-lock")
+    lock = LockHolder(stack, lock_sql="SELECT 1 FROM enrollments WHERE id = %d FOR UPDATE"
+                      % w.eid, app=app + "-lock")
     result = {}
 
     def wait_on_lock():
