@@ -81,3 +81,24 @@ def test_pedagogy_without_mine_sees_every_pending_defense(admin, make_user, psql
     assert pedagogy_c.get("/v1/defenses?mine=false").json() == r.json()
     decided.verdict(next(d for d in r.json() if d["id"] == mine[0]), "p1")
     assert mine[0] not in [d["id"] for d in pedagogy_c.get("/v1/defenses").json()]
+
+
+def test_the_enrollment_shows_each_defense_as_its_verdict_answered_it(admin, make_user):
+    """The enrollment view builds its defenses in one statement of its own
+    (sql/0011): they must read exactly as the verdict's answer shows them."""
+    w = World(admin, make_user, n_projects=2, n_skills=3, n_evaluators=1)
+    first = w.enrollment["attempts"][0]["id"]
+    answers = [w.verdict(w.handover(first, tag="one")["defense"], "p1", "needs_improvement")]
+    answers.append(w.verdict(w.handover(first, tag="two")["defense"], "p1"))
+    pending = w.handover(w.enrollment["attempts"][1]["id"])["defense"]
+    view = w.view()
+    rounds = view["attempts"][0]["rounds"]
+    assert [r["round"] for r in rounds] == [1, 2]
+    assert [r["defense"] for r in rounds] == [a["defense"] for a in answers]
+    assert [s["code"] for s in rounds[1]["defense"]["skills"]] == ["p1-s1", "p1-s2", "p1-s3"]
+    assert rounds[1]["defense"]["recording"]["uri"] and rounds[1]["defense"]["verdict"] == "validated"
+    assert [r["deliverables"] for r in rounds] == [handover_body("one")["deliverables"],
+                                                   handover_body("two")["deliverables"]]
+    waiting = view["attempts"][1]["rounds"]
+    assert [(r["round"], r["defense"]["id"], r["defense"]["state"]) for r in waiting] == [
+        (1, pending["id"], "pending")]
