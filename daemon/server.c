@@ -257,7 +257,11 @@ reply_jsonin_error(struct request *r, const struct jsonin_error *jerr)
 	request_reply_problem(r, &p);
 }
 
-/* Reads and validates the body against the route's schema; answers on failure. */
+/*
+ * Reads and validates the body against the route's schema; answers on
+ * failure. No body at all reads as {} where the schema requires nothing (an
+ * action such as acknowledge), and is a 400 where it requires a field.
+ */
 static bool
 request_read_body(struct request *r)
 {
@@ -276,6 +280,10 @@ request_read_body(struct request *r)
 	if (len > 0 && !content_type_is_json(evhttp_find_header(
 	    evhttp_request_get_input_headers(r->req), "Content-Type"))) {
 		request_fail(r, 415, "the body must be application/json", NULL);
+		return false;
+	}
+	if (len == 0 && jsonin_schema_requires(r->route->schema)) {
+		request_fail(r, 400, "the body is empty; this route takes a JSON object", NULL);
 		return false;
 	}
 	text = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "{}";

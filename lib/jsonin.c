@@ -383,6 +383,17 @@ jsonin_validate(const json_t *obj, const struct jf_schema *schema,
 	return validate_object(obj, schema, &path, err);
 }
 
+bool
+jsonin_schema_requires(const struct jf_schema *schema)
+{
+	size_t i;
+
+	for (i = 0; i < schema->nfields; i++)
+		if (schema->fields[i].required)
+			return true;
+	return false;
+}
+
 /* ---- formats ---- */
 
 static bool

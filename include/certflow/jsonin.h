@@ -67,6 +67,9 @@ json_t *jsonin_parse(const char *buf, size_t len, struct jsonin_error *err);
 bool jsonin_validate(const json_t *obj, const struct jf_schema *schema,
     struct jsonin_error *err);
 
+/* True when SCHEMA has at least one required field: a body is then needed. */
+bool jsonin_schema_requires(const struct jf_schema *schema);
+
 /* Format checks, exposed for reuse and unit tests. */
 bool jsonin_format_ok(enum jf_format fmt, const char *s);
 

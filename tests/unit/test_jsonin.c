@@ -397,6 +397,22 @@ test_unknown_fields(void **state)
 }
 
 static void
+test_schema_requires(void **state)
+{
+	static const struct jf_field optional_fields[] = {
+		{ .name = "comment", .type = JF_STRING },
+	};
+	static const struct jf_schema optional_schema = JF_SCHEMA(optional_fields);
+	static const struct jf_schema no_fields = { NULL, 0 };
+
+	(void)state;
+	assert_true(jsonin_schema_requires(&top_schema));
+	assert_true(jsonin_schema_requires(&length_schema));	/* required though nullable */
+	assert_false(jsonin_schema_requires(&optional_schema));
+	assert_false(jsonin_schema_requires(&no_fields));
+}
+
+static void
 test_required_fields(void **state)
 {
 	expect_invalid("{}", "name", "is required");
@@ -797,6 +813,7 @@ main(void)
 		cmocka_unit_test(test_valid_document),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_required_fields),
+		cmocka_unit_test(test_schema_requires),
 		cmocka_unit_test(test_null_handling),
 		cmocka_unit_test(test_type_errors),
 		cmocka_unit_test(test_integer_bounds),
