@@ -1,8 +1,8 @@
 /*
  * token.c - API bearer tokens: generation, shape check, digest, header parsing.
  * A token's text exists only in the caller's buffers; this file stores nothing,
- * wipes the raw random bytes after use and never logs. Comparisons of digests
- * are constant-time.
+ * wipes the raw random bytes after use and never logs. Digests are never
+ * compared here: PostgreSQL finds a token's row by its digest (docs/SECURITY.md).
  */
 #include "certflow/token.h"
 #include "certflow/base64url.h"
@@ -59,13 +59,6 @@ token_digest(const char *s, size_t len, unsigned char out[TOKEN_DIGEST_LEN])
 	if (EVP_Digest(s, len, out, &outlen, EVP_sha256(), NULL) != 1)
 		return false;
 	return outlen == TOKEN_DIGEST_LEN;
-}
-
-bool
-token_digest_equal(const unsigned char a[TOKEN_DIGEST_LEN],
-    const unsigned char b[TOKEN_DIGEST_LEN])
-{
-	return CRYPTO_memcmp(a, b, TOKEN_DIGEST_LEN) == 0;
 }
 
 /* RFC 7235 token68: [A-Za-z0-9-._~+/]+ then any '='. */

@@ -25,10 +25,6 @@ bool token_well_formed(const char *s, size_t len);
 bool token_digest(const char *s, size_t len, unsigned char out[TOKEN_DIGEST_LEN])
 	__attribute__((warn_unused_result));
 
-/* Constant-time comparison of two digests. */
-bool token_digest_equal(const unsigned char a[TOKEN_DIGEST_LEN],
-    const unsigned char b[TOKEN_DIGEST_LEN]);
-
 /*
  * Extracts the token from an Authorization header value "Bearer <token>"
  * (scheme case-insensitive, one or more spaces). Returns false when absent

@@ -116,25 +116,6 @@ test_digest_refuses_malformed(void **state)
 }
 
 static void
-test_digest_equal(void **state)
-{
-	unsigned char a[TOKEN_DIGEST_LEN], b[TOKEN_DIGEST_LEN];
-	char t[TOKEN_TEXT_LEN + 1];
-
-	assert_true(token_digest(KNOWN_TOKEN, TOKEN_TEXT_LEN, a));
-	memcpy(b, a, sizeof(b));
-	assert_true(token_digest_equal(a, b));
-	b[TOKEN_DIGEST_LEN - 1] ^= 1;
-	assert_false(token_digest_equal(a, b));
-	b[TOKEN_DIGEST_LEN - 1] ^= 1;
-	b[0] ^= 0x80;
-	assert_false(token_digest_equal(a, b));
-	assert_true(token_generate(t));
-	assert_true(token_digest(t, TOKEN_TEXT_LEN, b));
-	assert_false(token_digest_equal(a, b));
-}
-
-static void
 expect_bearer(const char *value, const char *want)
 {
 	const char *tok = NULL;
@@ -211,7 +192,6 @@ main(void)
 		cmocka_unit_test(test_well_formed_rejects_near_misses),
 		cmocka_unit_test(test_digest_matches_sha256sum),
 		cmocka_unit_test(test_digest_refuses_malformed),
-		cmocka_unit_test(test_digest_equal),
 		cmocka_unit_test(test_bearer_accepts),
 		cmocka_unit_test(test_bearer_rejects),
 		cmocka_unit_test(test_hex_encode),
