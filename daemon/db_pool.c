@@ -1,7 +1,9 @@
 /*
  * db_pool.c - owns certflowd's PostgreSQL connections and the wait queue.
- * Each connection is a small state machine (down -> connecting -> preparing
- * -> idle <-> busy) advanced only by its socket event and its one timer. A
+ * Each connection is a small state machine (down -> [resolving ->]
+ * connecting -> preparing -> idle <-> busy) advanced only by its socket
+ * event, its one timer and, when db_conninfo names its host, the evdns
+ * lookup of that name (libpq would resolve it on the loop: db_host.c). A
  * ready connection is in libpq pipeline mode: it carries up to
  * db_pipeline_depth statements at once, each followed by its own sync (its
  * own implicit transaction), answered in order from a FIFO. A lost
@@ -16,8 +18,12 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include <event2/dns.h>
+#include <event2/util.h>
+
 #include <certflow/log.h>
 
+#include "db_host.h"
 #include "db_pool.h"
 
 /*
@@ -27,12 +33,16 @@
  */
 #define PIPELINE_BEHIND_MAX_MS 50
 
+/* Addresses of the database's host name handed to libpq, tried in order. */
+#define LOOKUP_ADDRS_MAX 4
+
 /* Compared by address: the one reason a connection drains before it goes. */
 static const char read_only_retire[] =
     "the database refuses writes (read-only); reconnecting";
 
 enum conn_state {
 	CONN_DOWN,		/* waiting for the reconnect timer */
+	CONN_RESOLVING,		/* evdns looking up the host's name */
 	CONN_CONNECTING,	/* PQconnectPoll in progress */
 	CONN_PREPARING,		/* every statement's Parse sent in one pipeline */
 	CONN_IDLE,		/* ready, nothing in flight */
@@ -72,6 +82,7 @@ struct db_conn {
 	int io_fd;
 	short io_what;
 	struct event *timer;	/* reconnect, connect timeout or statement watchdog */
+	struct evdns_getaddrinfo_request *lookup;	/* while resolving */
 	int backoff_ms;
 	int prepared;		/* statements whose preparation answered */
 	struct job_queue inflight;	/* sent, in pipeline order */
@@ -98,6 +109,8 @@ struct db_pool {
 	int inflight_max;
 	/* copied from the configuration at creation */
 	char *conninfo;
+	char *host_name;	/* looked up before each connection; NULL: none */
+	struct evdns_base *dns;	/* only with host_name */
 	char options[160];
 	char keepalives_idle[16];
 	char keepalives_interval[16];
@@ -218,6 +231,10 @@ conn_watch(struct db_conn *c, short what);
 static void
 conn_close(struct db_conn *c)
 {
+	if (c->lookup != NULL) {
+		evdns_getaddrinfo_cancel(c->lookup);	/* its callback runs now */
+		c->lookup = NULL;
+	}
 	if (c->io != NULL) {
 		event_free(c->io);
 		c->io = NULL;
@@ -584,6 +601,7 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 		conn_io_ready(c, what);
 		break;
 	case CONN_DOWN:
+	case CONN_RESOLVING:
 		break;
 	}
 }
@@ -620,6 +638,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_DOWN:
 		conn_connect(c);
 		break;
+	case CONN_RESOLVING:
 	case CONN_CONNECTING:
 	case CONN_PREPARING:
 		conn_lost(c, "connection attempt timed out");
@@ -683,24 +702,30 @@ conn_lost(struct db_conn *c, const char *why)
 	c->state = CONN_DOWN;
 	conn_schedule_reconnect(c);
 	jobs_fail(&failed);
-	if (pool_count(p, CONN_CONNECTING, CONN_BUSY) == 0)
+	if (pool_count(p, CONN_RESOLVING, CONN_BUSY) == 0)
 		pool_fail_queue(p);
 }
 
+/*
+ * Starts libpq's connection; HOSTS and HOSTADDRS, when not NULL, are the
+ * host name repeated and the addresses just looked up, which libpq tries in
+ * order.
+ */
 static void
-conn_connect(struct db_conn *c)
+conn_start(struct db_conn *c, const char *hosts, const char *hostaddrs)
 {
 	struct db_pool *p = c->pool;
 	const char *keys[] = { "application_name", "keepalives", "keepalives_idle",
 	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-	    "client_encoding", "dbname", "options", NULL };
+	    "client_encoding", "dbname", "options", "host", "hostaddr", NULL };
 	const char *vals[] = { "certflowd", "1", p->keepalives_idle,
 	    p->keepalives_interval, p->keepalives_count, p->tcp_user_timeout,
-	    "UTF8", p->conninfo, p->options, NULL };
+	    "UTF8", p->conninfo, p->options, hosts, hostaddrs, NULL };
 
 	/*
 	 * Keys before dbname are defaults the connection string may override;
-	 * options, after it, always applies (statement_timeout is certflowd's).
+	 * those after it always apply (statement_timeout is certflowd's). libpq
+	 * ignores a NULL value.
 	 */
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	if (c->pg == NULL) {
@@ -716,9 +741,80 @@ conn_connect(struct db_conn *c)
 		return;
 	}
 	c->state = CONN_CONNECTING;
+	conn_watch(c, EV_WRITE);
+}
+
+/* Appends ITEM to the comma-separated list in BUF; false when it would not fit. */
+static bool
+list_append(char *buf, size_t size, const char *item)
+{
+	size_t len = strlen(buf);
+	int n = snprintf(buf + len, size - len, "%s%s", len > 0 ? "," : "", item);
+
+	return n >= 0 && (size_t)n < size - len;
+}
+
+static void
+conn_resolved_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct db_conn *c = arg;
+	/* room for LOOKUP_ADDRS_MAX names of up to 255 bytes, and their addresses */
+	char hosts[LOOKUP_ADDRS_MAX * 256] = "", addrs[LOOKUP_ADDRS_MAX * INET6_ADDRSTRLEN] = "";
+	char addr[INET6_ADDRSTRLEN];
+	const struct evutil_addrinfo *ai;
+	const void *raw;
+	int n = 0;
+
+	if (result == EVUTIL_EAI_CANCEL)	/* conn_close: the connection went */
+		return;
+	c->lookup = NULL;
+	if (result != 0 || res == NULL) {
+		snprintf(hosts, sizeof(hosts), "cannot look up %s: %s",
+		    c->pool->host_name, evutil_gai_strerror(result));
+		conn_lost(c, hosts);
+		return;
+	}
+	for (ai = res; ai != NULL && n++ < LOOKUP_ADDRS_MAX; ai = ai->ai_next) {
+		raw = ai->ai_family == AF_INET6 ?
+		    (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr :
+		    (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		if (evutil_inet_ntop(ai->ai_family, raw, addr, sizeof(addr)) == NULL ||
+		    !list_append(addrs, sizeof(addrs), addr) ||
+		    !list_append(hosts, sizeof(hosts), c->pool->host_name))
+			break;
+	}
+	evutil_freeaddrinfo(res);
+	if (addrs[0] == '\0') {
+		conn_lost(c, "the host's addresses cannot be used");
+		return;
+	}
+	conn_start(c, hosts, addrs);
+}
+
+/*
+ * Begins a connection: the lookup of the host's name first when there is
+ * one (its answer may come at once, from /etc/hosts), then libpq. The
+ * connect timer bounds both.
+ */
+static void
+conn_connect(struct db_conn *c)
+{
+	struct db_pool *p = c->pool;
+	struct evutil_addrinfo hints;
+
 	/* libpq ignores connect_timeout in the asynchronous API: bound it here. */
 	timer_in_ms(c->timer, p->connect_timeout_ms);
-	conn_watch(c, EV_WRITE);
+	if (p->host_name == NULL) {
+		conn_start(c, NULL, NULL);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	c->state = CONN_RESOLVING;
+	c->lookup = evdns_getaddrinfo(p->dns, p->host_name, NULL, &hints,
+	    conn_resolved_cb, c);
 }
 
 /*
@@ -838,6 +934,32 @@ pool_sweep_cb(evutil_socket_t fd, short what, void *arg)
 		timer_in_ms(p->sweep, ms_until(&job->deadline) + 1);
 }
 
+/* Decides whether db_conninfo's host must be looked up, and prepares evdns if so. */
+static bool
+pool_find_host(struct db_pool *p)
+{
+	char err[256];
+
+	switch (db_host_classify(p->conninfo, &p->host_name, err, sizeof(err))) {
+	case DB_HOST_REFUSED:
+		log_error("%s", err);
+		return false;
+	case DB_HOST_LOOKUP:
+		p->dns = evdns_base_new(p->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		if (p->dns == NULL) {
+			log_error("cannot start the resolver for %s", p->host_name);
+			return false;
+		}
+		log_info("the database host %s is looked up before each connection",
+		    p->host_name);
+		return true;
+	case DB_HOST_DIRECT:
+		break;
+	}
+	return true;
+}
+
 struct db_pool *
 db_pool_new(struct event_base *base, const struct config *cfg,
     const struct db_statement *stmts, int nstmts)
@@ -872,6 +994,8 @@ db_pool_new(struct event_base *base, const struct config *cfg,
 	TAILQ_INIT(&p->queue);
 	p->conninfo = strdup(cfg->db_conninfo);
 	p->conns = calloc((size_t)p->nconns, sizeof(*p->conns));
+	if (p->conninfo != NULL && !pool_find_host(p))
+		goto fail;
 	p->sweep = evtimer_new(base, pool_sweep_cb, p);
 	p->kick = event_new(base, -1, 0, pool_kick_cb, p);
 	if (p->conninfo == NULL || p->conns == NULL || p->sweep == NULL || p->kick == NULL)
@@ -902,7 +1026,7 @@ db_pool_submit(struct db_pool *p, int stmt, int nparams,
 
 	if (p->closing || nparams > DB_MAX_PARAMS || stmt < 0 || stmt >= p->nstmts)
 		return false;
-	if (pool_count(p, CONN_CONNECTING, CONN_BUSY) == 0)
+	if (pool_count(p, CONN_RESOLVING, CONN_BUSY) == 0)
 		return false;
 	/* dispatching waits until the caller returns: count what it will take */
 	if (p->nqueued >= p->queue_max + pool_room(p))
@@ -970,6 +1094,9 @@ db_pool_free(struct db_pool *p)
 		event_free(p->sweep);
 	if (p->kick != NULL)
 		event_free(p->kick);
+	if (p->dns != NULL)
+		evdns_base_free(p->dns, 0);
+	free(p->host_name);
 	free(p->conns);
 	free(p->conninfo);
 	free(p);

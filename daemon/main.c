@@ -20,6 +20,7 @@
 
 #include "audit_sealer.h"
 #include "credentials.h"
+#include "db_host.h"
 #include "db_migrate.h"
 #include "db_pool.h"
 #include "deadline.h"
@@ -240,6 +241,16 @@ check_config(struct daemon *d)
 		return 1;
 	}
 	tls_free(tls);
+	{
+		char *name = NULL;
+
+		if (db_host_classify(d->cfg.db_conninfo, &name, err, sizeof(err)) ==
+		    DB_HOST_REFUSED) {
+			fprintf(stderr, "certflowd: %s: %s\n", d->config_path, err);
+			return 1;
+		}
+		free(name);
+	}
 	{
 		struct privdrop drop;
 
