@@ -84,6 +84,12 @@ def test_parallel_verdicts_on_one_defense_on_two_instances_succeed_exactly_once(
     assert sorted(statuses) == [200] + [409] * 9, statuses
     winner = next(i for i, r in enumerate(results) if r.status == 200)
     won = results[winner].json()
+    # The losers are told the states the winner left: a decided defense, its attempt.
+    for r in results:
+        if r.status == 409:
+            detail = r.json()["detail"]
+            assert "the defense is decided" in detail, r
+            assert "the attempt to %s" % won["attempt"]["state"] in detail, r
     verdict = bodies[winner]["verdict"]
     assert won["defense"]["verdict"] == verdict
     row = psql("select state, verdict, recording_uri from defenses where id = %d" % d["id"])

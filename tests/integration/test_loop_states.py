@@ -40,7 +40,10 @@ def test_a_second_verdict_on_a_decided_defense_is_refused(admin, make_user, psql
     evaluator_c = w.clients[d["evaluator_id"]]
     for body in (verdict_body(w.projects["p1"]),
                  verdict_body(w.projects["p1"], "needs_improvement", not_acquired=("p1-s2",))):
-        assert_problem(evaluator_c.post(url, body), 409)
+        p = assert_problem(evaluator_c.post(url, body), 409)
+        # The states: the defense's, and the attempt's as the verdict left it.
+        assert "the defense is decided" in p["detail"], p
+        assert "the attempt to mentoring" in p["detail"], p
         assert enrollment_footprint(psql, w.eid) == before
     assert psql("select verdict from defenses where id = %d" % d["id"]) == "needs_improvement"
     # Reassigning a decided defense is refused as well.

@@ -266,6 +266,30 @@ def test_the_original_evaluator_learns_nothing_of_the_review(
     assert seen["validated"] == seen["needs_improvement"]
 
 
+def test_a_second_verdict_tells_the_original_evaluator_nothing_of_the_review_or_an_overturn(
+        admin, psql, extra_instance, request):
+    pool = ClientPool(request)
+    inst = extra_instance(extra_conf=ALL_ONE)
+    b = BlindWorld(admin, inst, pool, psql, "validated")
+    url = "/v1/defenses/%d/verdict" % b.defense["id"]
+
+    def refused_detail():
+        r = b.orig_c.post(url, verdict_body(b.w.skill_codes(), "validated"))
+        return assert_problem(r, 409)["detail"]
+
+    before = refused_detail()
+    assert "the defense is decided" in before and "the attempt to validated" in before, before
+    assert b.submit_review().status == 200
+    assert refused_detail() == before
+    # Pedagogy overturns: the attempt is back in mentoring, which the 409 must not tell.
+    g = int(psql("select id from disagreements where defense_id = %d" % b.defense["id"]))
+    r = b.pedagogy_c.post("/v1/disagreements/%d/resolve" % g,
+                          {"outcome": "original_overturned", "comment": "overturned"})
+    assert r.status == 200, r
+    assert psql("select state from attempts where id = %d" % b.attempt_id) == "mentoring"
+    assert refused_detail() == before
+
+
 def test_the_verdict_answer_does_not_say_whether_the_verdict_was_sampled(
         admin, psql, extra_instance, request):
     pool = ClientPool(request)
