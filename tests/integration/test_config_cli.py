@@ -2,13 +2,14 @@
 
 import hashlib
 import re
+import shutil
 import subprocess
 import uuid
 
 import pytest
 
 from cfclient import TOKEN_RE, Client, slowness
-from conftest import certflowd_argv, conf_with, free_port, pg_environ, unique_email
+from conftest import REPO, certflowd_argv, conf_with, free_port, pg_environ, unique_email
 
 
 def run(argv, timeout=60, **kw):
@@ -219,3 +220,50 @@ def test_migrate_brings_an_empty_database_to_the_current_schema(stack, psql, emp
     assert psql(q, database=empty_database) == psql(q)
     assert schema_dump(stack, empty_database) == schema_dump(stack), \
         "an empty database, once migrated, differs from the stack's schema"
+
+
+def migrated_database_conf(stack, dbname, tmp_path, **more):
+    """A config for DBNAME, which --migrate brings to the current schema; returns its path."""
+    conf = tmp_path / ("%s.conf" % dbname)
+    conf.write_text(conf_for_database(stack, dbname, **more))
+    p = certflowd(stack, "--migrate", "-c", conf)
+    assert p.returncode == 0, p.stderr
+    return conf
+
+
+def test_certflowd_refuses_an_older_schema_and_says_to_migrate(stack, psql, empty_database,
+                                                               tmp_path):
+    conf = migrated_database_conf(stack, empty_database, tmp_path, listen_port=str(free_port()))
+    latest = int(psql("select max(version) from schema_migrations", database=empty_database))
+    # One version behind: the last migration's row is gone.
+    psql("delete from schema_migrations where version = %d" % latest, database=empty_database)
+    behind = int(psql("select max(version) from schema_migrations", database=empty_database))
+    assert behind < latest
+    p = certflowd(stack, "-c", conf, timeout=30)
+    out = p.stdout + p.stderr
+    assert p.returncode != 0, out
+    assert re.search(r"(?<!\d)%d(?!\d)" % behind, out), out
+    assert re.search(r"(?<!\d)%d(?!\d)" % latest, out), out
+    assert "--migrate" in out, out
+
+
+def test_a_failing_migration_is_rolled_back_whole(stack, psql, empty_database, tmp_path):
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(REPO / "sql", sql_dir)
+    real = sorted(f.name for f in sql_dir.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    broken = "%04d_broken_on_purpose.sql" % (int(real[-1][:4]) + 1)
+    # The first statement succeeds; the second fails, and takes the first with it.
+    (sql_dir / broken).write_text("CREATE TABLE broken_on_purpose (id int);\n"
+                                  "INSERT INTO no_such_table_here VALUES (1);\n")
+    conf = tmp_path / "broken.conf"
+    conf.write_text(conf_for_database(stack, empty_database, sql_dir=str(sql_dir)))
+    p = certflowd(stack, "--migrate", "-c", conf)
+    out = p.stdout + p.stderr
+    assert p.returncode != 0, out
+    assert broken in out, out
+    assert psql("select to_regclass('broken_on_purpose') is null", database=empty_database) == "t"
+    assert psql("select count(*) from schema_migrations where version = %d" % int(broken[:4]),
+                database=empty_database) == "0"
+    # Every migration before it stays applied.
+    applied = psql("select name from schema_migrations order by version", database=empty_database)
+    assert applied.splitlines() == real
