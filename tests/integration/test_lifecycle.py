@@ -1,4 +1,7 @@
-"""Signals: SIGHUP reloads the TLS certificate; SIGTERM drains in-flight requests and exits 0."""
+"""
+Signals: SIGHUP reloads the TLS certificate; SIGTERM, and SIGINT alike, drain
+in-flight requests and exit 0.
+"""
 
 import http.client
 import os
@@ -108,7 +111,11 @@ def test_sighup_with_a_broken_certificate_keeps_serving_the_old_one(own_cert_ins
         c.close()
 
 
-# --------------------------------------------------------------- SIGTERM
+# --------------------------------------------------------------- SIGTERM, SIGINT
+
+# The signals that stop certflowd: SIGINT (a ^C in a foreground run) as SIGTERM.
+STOP_SIGNALS = pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT],
+                                       ids=["SIGTERM", "SIGINT"])
 
 class LockHolder:
     """
@@ -151,7 +158,9 @@ def connect_refused(port):
     return False
 
 
-def test_sigterm_drains_an_in_flight_request_and_exits_0(stack, extra_instance, psql):
+@STOP_SIGNALS
+def test_a_stop_signal_drains_an_in_flight_request_and_exits_0(stack, extra_instance, psql,
+                                                               stop_signal):
     inst = extra_instance("db_statement_timeout_ms = 120000\nshutdown_timeout_s = 120\n")
     c = Client(inst, token=stack.admin_token, timeout=120)
     assert c.get("/v1/me").status == 200     # warm: pool connected
@@ -174,9 +183,9 @@ def test_sigterm_drains_an_in_flight_request_and_exits_0(stack, extra_instance, 
                                     "where wait_event_type = 'Lock'")) >= 1,
                    15, what="the request's query to wait on the lock")
         assert t.is_alive()
-        inst.proc.send_signal(signal.SIGTERM)
+        inst.proc.send_signal(stop_signal)
         wait_until(lambda: connect_refused(inst.port), 15, interval=0.1,
-                   what="the listener to close after SIGTERM")
+                   what="the listener to close after %s" % stop_signal.name)
         assert t.is_alive(), "the in-flight request ended before the lock was released: %r" % result
         assert inst.proc.poll() is None, "certflowd exited with a request in flight"
     finally:
@@ -193,11 +202,13 @@ def test_sigterm_drains_an_in_flight_request_and_exits_0(stack, extra_instance, 
     c.close()
 
 
-def test_sigterm_on_an_idle_instance_exits_0_and_logs_the_stop(extra_instance):
+@STOP_SIGNALS
+def test_a_stop_signal_on_an_idle_instance_exits_0_and_logs_the_stop(extra_instance,
+                                                                     stop_signal):
     inst = extra_instance()
     c = Client(inst)
     assert c.get("/healthz").status == 200     # leaves an idle keep-alive connection open
-    inst.proc.send_signal(signal.SIGTERM)
+    inst.proc.send_signal(stop_signal)
     rc = inst.proc.wait(timeout=30 * slowness())
     c.close()
     assert rc == 0, inst.log_text()[-3000:]
