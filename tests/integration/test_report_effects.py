@@ -1,9 +1,10 @@
 """
 Investigating and closing a report (pedagogy): acknowledge, link, close with
 an outcome and a consequence, and the consequence's effect on the subject's
-enrollment (sql/0004 api.report_consequence, lib/workflow.c "invalidate" and
-"exclude"): a validated project goes back to the mentor, an excluded student
-takes no further step.
+enrollment (sql/0004 api.report_consequence, restated in 0017, lib/workflow.c
+"invalidate" and "exclude"): a validated project goes back to the mentor, an
+excluded student takes no further step; before the subject is notified the
+enrollment view cannot tell it from a validation overturned after a review.
 """
 
 import json
@@ -11,9 +12,15 @@ import json
 import pytest
 
 from cfclient import assert_problem
-from loop_helpers import World, audit_actions, enrollment_footprint, verdict_body
+from loop_helpers import (World, audit_actions, enrollment_footprint, project_skill_codes,
+                          verdict_body)
 from report_helpers import (acknowledge, audit_rows, close, get_report, marker, report_body,
                             submit)
+from review_helpers import Normaliser, review_body, reviews_of
+
+# The reopened reason of any validation pedagogy withdrew (sql/0017): the same
+# words whether a blind review or a fraud report was the cause.
+WITHDRAWN = "validation withdrawn by the pedagogical team; a new round is needed"
 
 
 @pytest.fixture
@@ -25,9 +32,10 @@ def people(make_user):
 
 
 def validate(w, code):
-    """Hands project CODE over and validates it; returns the verdict's answer."""
+    """Hands project CODE over and validates it; returns the defense."""
     d = w.handover(w.attempt(code)["id"])["defense"]
-    return w.verdict(d, code, "validated")
+    w.verdict(d, code, "validated")
+    return d
 
 
 def audit_details(psql, entity_type, entity_id, action):
@@ -59,7 +67,7 @@ def test_invalidate_project_sends_the_validated_project_back_to_the_mentor(
 
     a1 = w.attempt("p1")
     assert a1["state"] == "mentoring"
-    assert "fraud report" in a1["reopened_reason"]
+    assert a1["reopened_reason"] == WITHDRAWN
     assert w.view()["state"] == "in_progress"
     assert audit_actions(psql, "attempt", a1["id"], "attempt.invalidate") == [
         ("attempt.invalidate", ped["id"])]
@@ -246,3 +254,57 @@ def test_acknowledge_and_close_happen_once(stack, psql, people):
     assert_problem(ped_c.get("/v1/reports/999999999"), 404)
     assert_problem(ped_c.get("/v1/reports?state=open"), 422, field="state")
     assert_problem(ped_c.get("/v1/reports?mine=1"), 422, field="mine")
+
+
+def overturn_after_review(w, psql, pedagogy_c):
+    """Validates p1, has it reviewed (sampled or asked for), and pedagogy overturns it."""
+    d = validate(w, "p1")
+    if not reviews_of(psql, d["id"]):
+        r = pedagogy_c.post("/v1/defenses/%d/reviews" % d["id"], {})
+        assert r.status == 201, r
+    rv = reviews_of(psql, d["id"])[0]
+    codes = project_skill_codes(w.projects["p1"])
+    r = w.evaluator_c(rv["reviewer_id"]).post(
+        "/v1/reviews/%d/verdict" % rv["id"], review_body(codes, "needs_improvement", codes))
+    assert r.status == 200, r
+    gid = int(psql("select id from disagreements where defense_id = %d" % d["id"]))
+    r = pedagogy_c.post("/v1/disagreements/%d/resolve" % gid,
+                        {"outcome": "original_overturned", "comment": "not acquired"})
+    assert r.status == 200 and r.json()["effect"]["sent_back"] is True, r
+
+
+def seen_by(w, label):
+    """The enrollment view as the student and as the mentor, each without its world."""
+    out = []
+    for c in (w.student_c, w.mentor_c):
+        r = c.get("/v1/enrollments/%d" % w.eid)
+        assert r.status == 200, r
+        out.append(Normaliser({}).response(r, label))
+    return out
+
+
+def test_before_notify_subject_the_enrollment_view_cannot_tell_a_report_from_an_overturn(
+        stack, admin, psql, make_user, people):
+    ped, ped_c, reporter_c = people
+    reported = World(admin, make_user, n_projects=1, n_evaluators=2)
+    validate(reported, "p1")
+    _, rid = submit(reporter_c, psql, report_body(enrollment_id=reported.eid, project_code="p1"))
+    assert close(ped_c, rid, "substantiated", "invalidate_project")["effect"]["applied"] is True
+    overturned = World(admin, make_user, n_projects=1, n_evaluators=2)
+    overturn_after_review(overturned, psql, ped_c)
+
+    as_reported = seen_by(reported, "enrollment")
+    assert as_reported == seen_by(overturned, "enrollment"), as_reported
+    view = reported.student_c.get("/v1/enrollments/%d" % reported.eid).json()
+    assert view["reports"] == [] and view["attempts"][0]["reopened_reason"] == WITHDRAWN, view
+    for _, _, text in as_reported:
+        assert "report" not in text.replace('"reports": []', ""), text
+        assert "fraud" not in text and "plagiarism" not in text, text
+
+    # Once notified: the category and the outcome, and the same neutral reason.
+    r = ped_c.post("/v1/reports/%d/notify-subject" % rid, {})
+    assert r.status == 200, r
+    for c in (reported.student_c, reported.mentor_c):
+        view = c.get("/v1/enrollments/%d" % reported.eid).json()
+        assert view["reports"] == [{"category": "plagiarism", "outcome": "substantiated"}], view
+        assert view["attempts"][0]["reopened_reason"] == WITHDRAWN, view

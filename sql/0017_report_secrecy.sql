@@ -1,0 +1,135 @@
+-- 0017_report_secrecy.sql - what the subject of a fraud report, their
+-- mentor and the jury can learn of it, and the test clock in the alerts.
+--
+-- Until an investigator notifies the subject (POST /v1/reports/{id}/
+-- notify-subject), nothing the student or the mentor reads may tell that a
+-- report exists. The reopened reason of an attempt is read by both in
+-- GET /v1/enrollments/{id}; a substantiated report that invalidated the
+-- project wrote "a fraud report was substantiated...", and a blind review
+-- that overturned the verdict wrote its own words, so telling the two apart
+-- told of the report. Both now write the same neutral sentence, old rows
+-- included. Notifying the subject does not change it: the enrollment view
+-- then lists the report's category and outcome, and tying the report to the
+-- attempt would also tell which project it named - more than the two.
+--
+-- The jury dossier shows each linked report's category and outcome only:
+-- its state goes.
+--
+-- The enrollment half of GET /v1/alerts compared the last note with now()
+-- and so ignored the test clock (api.now) that its report half followed.
+-- Stamps of what happened (updated_at, decided_at, audit rows, a
+-- credential's issuance date, token revocation, idempotency expiry) stay
+-- real time: the test clock moves "now" to reach deadlines, it does not
+-- rewrite history. Defense and review deadlines (the handover's due_at,
+-- reassignment, api.reassign_overdue) and a disagreement's age_seconds are
+-- set and compared on real time alike, so they stay consistent; they do not
+-- follow the test clock yet (their functions get no settings or are run by
+-- a timer).
+
+-- The reopened reason of a validation withdrawn by pedagogy, whatever the cause.
+CREATE FUNCTION api.validation_withdrawn_reason() RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT 'validation withdrawn by the pedagogical team; a new round is needed'::text
+$$;
+
+UPDATE attempts SET reopened_reason = api.validation_withdrawn_reason()
+WHERE reopened_reason IS NOT NULL;
+
+-- Back to in_progress, as the system, an enrollment whose validated attempt
+-- P_ATTEMPT went back to the mentor; returns the enrollment as it now is.
+CREATE FUNCTION api.reopen_enrollment(e enrollments, p_attempt bigint, p_request_id text)
+RETURNS enrollments LANGUAGE plpgsql AS $$
+BEGIN
+	IF e.state <> 'in_progress' THEN
+		UPDATE enrollments SET state = api.transition('enrollment', e.state, 'reopen', 'system'),
+		    updated_at = now()
+		WHERE id = e.id RETURNING * INTO e;
+		PERFORM api.audit(NULL, p_request_id, 'enrollment.reopen', 'enrollment', e.id,
+		    jsonb_build_object('attempt_id', p_attempt));
+	END IF;
+	RETURN e;
+END
+$$;
+
+-- As in 0003, with the neutral reason and api.reopen_enrollment.
+CREATE OR REPLACE FUNCTION api.overturn_validated(d defenses, p_actor bigint, p_request_id text,
+	p_disagreement bigint)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+	t attempts;
+	e enrollments;
+	v_next text;
+BEGIN
+	SELECT * INTO t FROM attempts WHERE id = d.attempt_id FOR UPDATE;
+	SELECT * INTO e FROM enrollments WHERE id = t.enrollment_id FOR UPDATE;
+	v_next := api.transition('attempt', t.state, 'overturn', 'pedagogy');
+	IF v_next IS NULL OR d.round <> t.round
+	    OR e.state NOT IN ('in_progress', 'awaiting_jury', 'completed') THEN
+		RETURN json_build_object('sent_back', false, 'detail',
+		    format('recorded only: the attempt is %s and the enrollment %s', t.state, e.state));
+	END IF;
+	UPDATE attempts SET state = v_next, updated_at = now(),
+	    reopened_reason = api.validation_withdrawn_reason()
+	WHERE id = t.id RETURNING * INTO t;
+	PERFORM api.audit(p_actor, p_request_id, 'attempt.overturn', 'attempt', t.id,
+	    jsonb_build_object('disagreement_id', p_disagreement, 'defense_id', d.id));
+	e := api.reopen_enrollment(e, t.id, p_request_id);
+	RETURN json_build_object('sent_back', true,
+	    'attempt', json_build_object('id', t.id, 'state', t.state),
+	    'enrollment', json_build_object('id', e.id, 'state', e.state));
+END
+$$;
+
+-- As in 0004, with the neutral reason and api.reopen_enrollment.
+CREATE OR REPLACE FUNCTION api.report_consequence(r reports, p_actor bigint, p_request_id text)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+	e enrollments;
+	t attempts;
+	v_next text;
+BEGIN
+	IF r.consequence = 'none' OR r.outcome <> 'substantiated' THEN
+		RETURN json_build_object('applied', false);
+	END IF;
+	IF r.enrollment_id IS NULL THEN
+		RETURN json_build_object('applied', false, 'detail', 'no enrollment is linked');
+	END IF;
+	-- lock order everywhere: attempt, then enrollment
+	IF r.consequence = 'invalidate_project' THEN
+		SELECT t2.* INTO t FROM attempts t2 JOIN projects j ON j.id = t2.project_id
+		WHERE t2.enrollment_id = r.enrollment_id AND j.code = r.project_code
+		FOR UPDATE OF t2;
+	END IF;
+	SELECT * INTO e FROM enrollments WHERE id = r.enrollment_id FOR UPDATE;
+	IF r.consequence = 'exclude_student' THEN
+		v_next := api.transition('enrollment', e.state, 'exclude', 'pedagogy');
+		IF v_next IS NULL THEN
+			RETURN json_build_object('applied', false,
+			    'detail', format('the enrollment is %s', e.state));
+		END IF;
+		UPDATE enrollments SET state = v_next, updated_at = now() WHERE id = e.id;
+		PERFORM api.audit(p_actor, p_request_id, 'enrollment.exclude', 'enrollment', e.id,
+		    jsonb_build_object('report_id', r.id));
+		RETURN json_build_object('applied', true, 'enrollment',
+		    json_build_object('id', e.id, 'state', v_next));
+	ELSIF r.consequence = 'invalidate_project' THEN
+		v_next := api.transition('attempt', t.state, 'invalidate', 'pedagogy');
+		IF t.id IS NULL OR v_next IS NULL
+		    OR e.state NOT IN ('in_progress', 'awaiting_jury', 'completed') THEN
+			RETURN json_build_object('applied', false, 'detail',
+			    'the project named by the report is not validated in a running enrollment');
+		END IF;
+		UPDATE attempts SET state = v_next, updated_at = now(),
+		    reopened_reason = api.validation_withdrawn_reason()
+		WHERE id = t.id;
+		PERFORM api.audit(p_actor, p_request_id, 'attempt.invalidate', 'attempt', t.id,
+		    jsonb_build_object('report_id', r.id));
+		e := api.reopen_enrollment(e, t.id, p_request_id);
+		RETURN json_build_object('applied', true,
+		    'attempt', json_build_object('id', t.id, 'state', v_next),
+		    'enrollment', json_build_object('id', e.id, 'state', e.state));
+	END IF;
+	-- revoke_credential: credentials are revoked by api.credential_revoke_for_report
+	RETURN api.report_revoke_credential(r, p_actor, p_request_id);
+END
+$$;
