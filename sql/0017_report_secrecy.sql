@@ -203,3 +203,59 @@ BEGIN
 	);
 END
 $$;
+
+-- As in 0004, the note gap measured from api.now.
+CREATE OR REPLACE FUNCTION api.alert_list(p_token text, p_request_id text, p_settings jsonb,
+	OUT status int, OUT body json)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	a record;
+	p_gap_days int := (p_settings ->> 'note_gap_days')::int;
+	v_now timestamptz := api.now(p_settings);
+	v_soon interval := make_interval(days => (p_settings ->> 'report_reminder_days')::int);
+	v_enrollments json;
+	v_reports json;
+BEGIN
+	a := api.authorize(p_token, '{pedagogy,admin}');
+	IF a.status <> 0 THEN
+		status := a.status; body := a.body; RETURN;
+	END IF;
+	SELECT coalesce(json_agg(json_build_object('kind', 'enrollment',
+	    'enrollment_id', e.id,
+	    'student_id', e.student_id, 'mentor_id', e.mentor_id, 'path_id', e.path_id,
+	    'reason', CASE WHEN e.last_note_at_risk THEN 'at_risk' ELSE 'no_recent_note' END,
+	    'last_note_week', e.last_note_week, 'last_note_at', e.last_note_at,
+	    'detail', CASE WHEN e.last_note_at_risk
+			   THEN 'the latest weekly note says the student is at risk'
+			   ELSE format('no weekly note for more than %s days', p_gap_days) END)
+	    ORDER BY e.id), '[]')
+	INTO v_enrollments
+	FROM enrollments e
+	WHERE e.state = 'in_progress'
+	  AND (e.last_note_at_risk
+	       OR coalesce(e.last_note_at, e.created_at) < v_now - make_interval(days => p_gap_days));
+	SELECT coalesce(json_agg(json_build_object('kind', 'report', 'report_id', x.id,
+	    'reason', x.reason, 'due_at', x.due_at,
+	    'detail', CASE x.reason
+		WHEN 'acknowledgement_overdue' THEN 'the report was not acknowledged in time'
+		WHEN 'acknowledgement_due_soon' THEN 'the report must be acknowledged soon'
+		WHEN 'feedback_overdue' THEN 'the reporter did not get feedback in time'
+		ELSE 'the reporter must get feedback soon' END)
+	    ORDER BY x.due_at, x.id), '[]')
+	INTO v_reports
+	FROM (SELECT r.id,
+		     CASE WHEN r.state = 'received' THEN r.ack_due_at ELSE r.feedback_due_at END AS due_at,
+		     CASE WHEN r.state = 'received' AND v_now > r.ack_due_at THEN 'acknowledgement_overdue'
+			  WHEN r.state = 'received' THEN 'acknowledgement_due_soon'
+			  WHEN v_now > r.feedback_due_at THEN 'feedback_overdue'
+			  ELSE 'feedback_due_soon' END AS reason
+	      FROM reports r
+	      WHERE (r.state = 'received' AND r.ack_due_at - v_soon <= v_now)
+		 OR (r.state = 'acknowledged' AND r.feedback_due_at - v_soon <= v_now)) x;
+	status := 200;
+	SELECT json_agg(j) INTO body
+	FROM (SELECT json_array_elements(v_enrollments) j
+	      UNION ALL SELECT json_array_elements(v_reports)) u;
+	body := coalesce(body, '[]');
+END
+$$;

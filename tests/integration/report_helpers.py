@@ -26,6 +26,11 @@ SEALED_RE = re.compile(r"^v1\.(.+)\.[A-Za-z0-9_-]+$")
 DAY = 86400
 
 
+def clock_conf(offset_s):
+    """certflowd.conf lines that move "now" (api.now) OFFSET_S seconds ahead."""
+    return "test_clock_enabled = yes\ntest_clock_offset_s = %d" % offset_s
+
+
 def marker(what):
     """A string found nowhere else: a plaintext that must never be stored or logged."""
     return "MARK-%s-%s" % (what, uid())

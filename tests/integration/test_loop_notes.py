@@ -4,6 +4,7 @@ import re
 
 from cfclient import assert_problem
 from loop_helpers import World, count
+from report_helpers import DAY, client, clock_conf
 
 
 def note(week, at_risk=False, progress=50, body="on track"):
@@ -18,7 +19,7 @@ def note_gap_days(stack):
 def alerts_for(client, enrollment_id):
     r = client.get("/v1/alerts")
     assert r.status == 200, r
-    return [a for a in r.json() if a["enrollment_id"] == enrollment_id]
+    return [a for a in r.json() if a.get("enrollment_id") == enrollment_id]
 
 
 def test_one_note_per_week_and_everyone_concerned_reads_them(admin, make_user, psql):
@@ -107,3 +108,17 @@ def test_an_enrollment_no_longer_in_progress_raises_no_alert(admin, make_user, p
     assert v["enrollment"]["state"] == "awaiting_jury"
     psql("update enrollments set created_at = now() - interval '90 days' where id = %d" % w.eid)
     assert alerts_for(pedagogy_c, w.eid) == []
+
+
+def test_the_test_clock_moves_the_note_gap_of_the_alerts(stack, admin, make_user, extra_instance):
+    gap = note_gap_days(stack)
+    pedagogy, pedagogy_c = make_user(["pedagogy"])
+    w = World(admin, make_user, n_evaluators=0)
+    assert alerts_for(pedagogy_c, w.eid) == [], "no note yet, but enrolled just now"
+    later = extra_instance(extra_conf=clock_conf((gap + 1) * DAY))
+    c = client(later, pedagogy)
+    try:
+        got = alerts_for(c, w.eid)
+        assert [(a["reason"], a["last_note_week"]) for a in got] == [("no_recent_note", None)], got
+    finally:
+        c.close()

@@ -12,11 +12,8 @@ from datetime import datetime
 
 from cfclient import slowness
 from conftest import certflowd_argv, conf_with
-from report_helpers import DAY, acknowledge, client, close, listed, report_body, submit
-
-
-def clock(offset_s):
-    return "test_clock_enabled = yes\ntest_clock_offset_s = %d" % offset_s
+from report_helpers import (DAY, acknowledge, client, close, listed, report_body, submit,
+                            clock_conf as clock)
 
 
 def ts(text):
