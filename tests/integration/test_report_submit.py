@@ -4,6 +4,7 @@ a token, a receipt of 5 groups of 5 digits, and an answer that never depends
 on the subject, so that the route cannot be used to probe enrollments.
 """
 
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -83,11 +84,24 @@ def test_a_malformed_unknown_or_revoked_token_is_401_and_stores_nothing(
     assert count_reports(psql) == before
 
 
+def issued_credential(admin, make_user):
+    """(enrollment id, credential id) of a one-project certificate just completed."""
+    w = World(admin, make_user, n_projects=1, n_evaluators=1, projects=["p1"])
+    d = w.handover(w.attempt("p1")["id"])["defense"]
+    assert w.verdict(d, "p1")["enrollment"]["state"] == "completed"
+    cid = w.view()["credential_id"]
+    assert cid, w.view()
+    return w.eid, cid
+
+
 def test_the_answer_is_the_same_for_a_known_an_unknown_and_no_enrollment(
         stack, admin, make_user, psql, extra_instance):
     inst = extra_instance(extra_conf=UNLIMITED)
     w = World(admin, make_user, n_projects=1, n_evaluators=1)
     unknown = int(psql("select coalesce(max(id), 0) + 1000000 from enrollments"))
+    issued_eid, issued = issued_credential(admin, make_user)
+    unknown_cid = str(uuid.uuid4())
+    assert psql("select count(*) from credentials where id = '%s'" % unknown_cid) == "0"
     c = client(inst)
     try:
         answers = []
@@ -95,7 +109,9 @@ def test_the_answer_is_the_same_for_a_known_an_unknown_and_no_enrollment(
         for body in (report_body(enrollment_id=w.eid, project_code="p1"),
                      report_body(enrollment_id=unknown, project_code="p1"),
                      report_body(description="the student with the red bike",
-                                 project_code="p1")):
+                                 project_code="p1"),
+                     report_body(credential_id=issued, project_code="p1"),
+                     report_body(credential_id=unknown_cid, project_code="p1")):
             r = c.post("/v1/reports", body)
             assert_received(r)
             ids.append(report_id_of(psql, r))
@@ -103,13 +119,14 @@ def test_the_answer_is_the_same_for_a_known_an_unknown_and_no_enrollment(
             # everything but the moment and the receipt
             answers.append((r.status, r.content_type, sorted(r.headers.keys()),
                             TIMESTAMP_RE.sub("TS", r.body.decode().replace(j["receipt"], "R"))))
-        assert answers[0] == answers[1] == answers[2], answers
+        assert all(a == answers[0] for a in answers), answers
     finally:
         c.close()
-    # ...while the report itself keeps the known enrollment and drops the unknown one.
-    assert row_json(psql, "reports", ids[0])["enrollment_id"] == w.eid
-    assert row_json(psql, "reports", ids[1])["enrollment_id"] is None
-    assert row_json(psql, "reports", ids[2])["enrollment_id"] is None
+    # ...while the report itself keeps the known enrollment and drops the unknown one,
+    # and links a known credential to its enrollment, keeping an unknown one to link.
+    rows = [row_json(psql, "reports", i) for i in ids]
+    assert [(x["enrollment_id"], x["credential_id"]) for x in rows] == [
+        (w.eid, None), (None, None), (None, None), (issued_eid, issued), (None, unknown_cid)], rows
 
 
 @pytest.mark.parametrize("anonymous", [True, False])
