@@ -184,6 +184,53 @@ def calibration_row(psql, evaluator_id):
                 "from evaluator_calibration where evaluator_id = %d" % evaluator_id)
 
 
+# The calibration figures of evaluator ev.id since w.t, aggregated from the raw
+# rows the plain way (every review, disagreement and miss since w.t).
+RAW_FIGURES = """
+    jsonb_build_object('evaluator_id', ev.id, 'since', w.t,
+      'table', (SELECT jsonb_build_object(
+            'vv', count(*) FILTER (WHERE d.verdict = 'validated' AND r.verdict = 'validated'),
+            'vn', count(*) FILTER (WHERE d.verdict = 'validated' AND r.verdict = 'needs_improvement'),
+            'nv', count(*) FILTER (WHERE d.verdict = 'needs_improvement' AND r.verdict = 'validated'),
+            'nn', count(*) FILTER (WHERE d.verdict = 'needs_improvement'
+                                   AND r.verdict = 'needs_improvement'))
+          FROM reviews r, defenses d
+          WHERE d.id = r.defense_id AND r.original_evaluator_id = ev.id
+            AND r.state = 'submitted' AND r.submitted_at >= w.t),
+      'per_skill', (SELECT coalesce(jsonb_agg(jsonb_build_object('project_code', j.code,
+                'skill_code', k.code, 'disagreements', s.n) ORDER BY s.n DESC, k.id), '[]')
+          FROM (SELECT rs.skill_id, count(*) AS n
+                FROM reviews r, review_skills rs, defense_skills ds
+                WHERE rs.review_id = r.id AND ds.defense_id = r.defense_id
+                  AND ds.skill_id = rs.skill_id AND ds.acquired <> rs.acquired
+                  AND r.original_evaluator_id = ev.id AND r.state = 'submitted'
+                  AND r.submitted_at >= w.t
+                GROUP BY rs.skill_id) s, skills k, projects j
+          WHERE k.id = s.skill_id AND j.id = k.project_id),
+      'overturned', (SELECT count(*) FROM disagreements g, defenses d
+          WHERE d.id = g.defense_id AND d.evaluator_id = ev.id
+            AND g.outcome = 'original_overturned' AND g.resolved_at >= w.t),
+      'missed_deadlines', (SELECT count(*) FROM evaluator_misses m
+          WHERE m.evaluator_id = ev.id AND m.kind IN ('deadline', 'review_deadline')
+            AND m.created_at >= w.t))
+"""
+
+
+def calibration_mismatches(psql, evaluators_sql, windows_sql):
+    """
+    (pairs compared, ["evaluator|since" where api.calibration_figures differs
+    from RAW_FIGURES]) for every evaluator id EVALUATORS_SQL selects and every
+    non-null instant WINDOWS_SQL selects.
+    """
+    out = psql("WITH ev(id) AS (%s), w(t) AS (%s), "
+               "pairs AS (SELECT ev.id, w.t, %s AS want FROM ev, w WHERE w.t IS NOT NULL) "
+               "SELECT count(*), coalesce(string_agg(id || '|' || t, ',') "
+               "  FILTER (WHERE api.calibration_figures(id, t) IS DISTINCT FROM want), '') "
+               "FROM pairs" % (evaluators_sql, windows_sql, RAW_FIGURES))
+    compared, differing = out.split("|", 1)
+    return int(compared), [x for x in differing.split(",") if x]
+
+
 # --------------------------------------------------------------- sampling, in Python
 
 def sample_decide(seed, probability):

@@ -1,15 +1,17 @@
 """
 Calibration (docs/REVIEW.md, "Calibration"): an evaluator driven through the
 API to a known agreement table gets the figures computed by hand from it;
-?since= selects reviews by time; GET /v1/calibration lists every evaluator,
-worst first, with an overall table.
+?since= selects reviews by time, from monthly counters and the raw rows of
+the window's first month, with the answer of the raw rows alone; GET
+/v1/calibration lists every evaluator, worst first, with an overall table.
 """
 
 import math
+from urllib.parse import quote
 
 from cfclient import assert_problem
-from review_helpers import (ALL_ONE, ClientPool, ReviewWorld, assert_stats, close, expected_stats,
-                            the_review, wilson)
+from review_helpers import (ALL_ONE, ClientPool, ReviewWorld, assert_stats, calibration_mismatches,
+                            close, expected_stats, the_review, wilson)
 
 FLOOR = 0.80
 FUTURE = "2999-01-01T00:00:00Z"
@@ -19,6 +21,17 @@ PAST = "2000-01-01T00:00:00Z"
 def test_the_wilson_formula_of_this_file_gives_the_documented_example():
     low, high = wilson(5, 10)
     assert round(low, 4) == 0.2366 and round(high, 4) == 0.7634
+
+
+def plan_of(s1, s2):
+    """
+    E's ten reviews, in the order of their defenses: (original verdict, its
+    skills not acquired, review verdict, its skills not acquired).
+    """
+    return ([("validated", (), "validated", ())] * 6 +
+            [("validated", (), "needs_improvement", (s1,))] * 2 +
+            [("needs_improvement", (s1,), "validated", ())] +
+            [("needs_improvement", (s1,), "needs_improvement", (s2,))])
 
 
 def build_table(admin, psql, inst, pool):
@@ -43,12 +56,7 @@ def build_table(admin, psql, inst, pool):
     w.user(["evaluator"], "Reviewer R", qualified=True)
     _, pedagogy_c = w.user(["pedagogy"], "Pedagogy")
 
-    # (original verdict, its skills not acquired, review verdict, its skills not acquired)
-    plan = ([("validated", (), "validated", ())] * 6 +
-            [("validated", (), "needs_improvement", (s1,))] * 2 +
-            [("needs_improvement", (s1,), "validated", ())] +
-            [("needs_improvement", (s1,), "needs_improvement", (s2,))])
-    for d, (ov, ona, rv, rna) in zip(defenses, plan):
+    for d, (ov, ona, rv, rna) in zip(defenses, plan_of(s1, s2)):
         w.verdict(d, ov, ona)
         review = the_review(psql, d["id"])
         assert review["reviewer_id"] != e["id"]
@@ -186,3 +194,191 @@ def test_since_with_an_offset_postgresql_refuses_is_422_naming_the_field(admin, 
     for since in ("2020-01-01T00:00:00%2B20:00", "2020-01-01T00:00:00-16:00",
                   "2020-01-01T00:00:00%2B23:59"):
         assert_problem(admin.get(url + since), 422, field="since")
+
+
+# ---------------------------------------------------------------- ?since= over months
+
+# When each of E's ten reviews (plan_of's order) is moved to: several UTC
+# months, a month's last and first instants, two reviews at the same instant.
+SUBMITTED = ["2024-01-10 09:00:00+00", "2024-01-31 23:59:59.5+00", "2024-02-01 00:00:00+00",
+             "2024-02-15 12:00:00+00", "2024-03-03 08:00:00+00", "2024-03-31 22:00:00+00",
+             "2024-05-01 00:00:00.25+00", "2024-05-20 10:00:00+00", "2024-07-04 16:00:00+00",
+             "2024-07-04 16:00:00+00"]
+# E's disagreements (reviews 6, 7 and 8): outcome, and when it was resolved.
+RESOLVED = {6: ("original_overturned", "2024-02-14 10:00:00+00"),
+            7: ("original_upheld", "2024-03-02 10:00:00+00"),
+            8: ("original_overturned", "2024-09-01 00:00:00+00")}
+# E's missed deadlines.
+MISSED = ["2024-02-01 00:00:00+00", "2024-06-30 23:59:59+00"]
+# (?since=, the same instant in UTC for the expectations)
+WINDOWS = [(PAST, "2000-01-01 00:00:00+00"),
+           ("2024-01-31T23:59:59.5Z", "2024-01-31 23:59:59.5+00"),   # a review's own instant
+           ("2024-02-01T00:00:00Z", "2024-02-01 00:00:00+00"),       # a month's first instant
+           ("2024-02-01T01:00:00+01:00", "2024-02-01 00:00:00+00"),  # the same, as +01:00
+           ("2024-02-01T00:30:00+01:00", "2024-01-31 23:30:00+00"),  # still January in UTC
+           ("2024-02-10T00:00:00Z", "2024-02-10 00:00:00+00"),       # mid-month
+           ("2024-02-15T12:00:00Z", "2024-02-15 12:00:00+00"),
+           ("2024-02-15T12:00:00.000001Z", "2024-02-15 12:00:00.000001+00"),
+           ("2024-04-10T00:00:00Z", "2024-04-10 00:00:00+00"),       # a month without reviews
+           ("2024-07-04T16:00:00Z", "2024-07-04 16:00:00+00"),
+           ("2024-08-01T00:00:00Z", "2024-08-01 00:00:00+00"),       # only an overturn after
+           ("2024-12-31T23:59:59Z", "2024-12-31 23:59:59+00"),       # after all of it
+           (FUTURE, "2999-01-01 00:00:00+00")]
+
+
+def sortable(ts):
+    """A fixed-width UTC timestamp of this file (microseconds, '+00'), for comparing."""
+    day, _, rest = ts.partition(" ")
+    clock = rest[:-3]
+    whole, _, frac = clock.partition(".")
+    return "%s %s.%s" % (day, whole, frac.ljust(6, "0"))
+
+
+def expected_since(plan, skill_ids, since):
+    """E's table, per_skill, overturned and missed_deadlines since SINCE, by hand."""
+    t0 = sortable(since)
+    table = {"vv": 0, "vn": 0, "nv": 0, "nn": 0}
+    per_skill = {}
+    for (ov, ona, rv, rna), at in zip(plan, SUBMITTED):
+        if sortable(at) < t0:
+            continue
+        table[("v" if ov == "validated" else "n") + ("v" if rv == "validated" else "n")] += 1
+        for code in skill_ids:
+            if (code in ona) != (code in rna):
+                per_skill[code] = per_skill.get(code, 0) + 1
+    order = sorted(per_skill, key=lambda code: (-per_skill[code], skill_ids[code]))
+    return {"table": table,
+            "per_skill": [{"project_code": "p1", "skill_code": c, "disagreements": per_skill[c]}
+                          for c in order],
+            "overturned": sum(1 for outcome, at in RESOLVED.values()
+                              if outcome == "original_overturned" and sortable(at) >= t0),
+            "missed_deadlines": sum(1 for at in MISSED if sortable(at) >= t0)}
+
+
+def months_of(psql, evaluator_id):
+    """E's monthly counters: {month: 'vv|vn|nv|nn|overturned'}."""
+    out = psql("select month || ' ' || vv || '|' || vn || '|' || nv || '|' || nn || '|' || "
+               "overturned from evaluator_calibration_months where evaluator_id = %d"
+               % evaluator_id)
+    return dict(line.split(" ") for line in out.splitlines())
+
+
+def test_reviews_and_overturns_through_the_api_are_counted_in_their_month(
+        admin, psql, extra_instance, request):
+    pool = ClientPool(request)
+    inst = extra_instance(extra_conf=ALL_ONE)
+    w, e, f, pedagogy_c = build_table(admin, psql, inst, pool)
+    base = "/v1/evaluators/%d/calibration" % e["id"]
+    whole = pedagogy_c.get(base).json()
+
+    # The monthly counters add up to the whole ones, month by month of submission.
+    months = months_of(psql, e["id"])
+    got = [sum(int(v.split("|")[k]) for v in months.values()) for k in range(5)]
+    assert got == [6, 2, 1, 1, 0], months
+    assert psql("select coalesce(sum(disagreements), 0) from evaluator_skill_disagreement_months "
+                "where evaluator_id = %d" % e["id"]) == "5"
+    at = psql("select string_agg(distinct to_char(submitted_at at time zone 'UTC', 'YYYY-MM-01'), "
+              "',') from reviews where original_evaluator_id = %d" % e["id"])
+    assert sorted(months) == sorted(at.split(",")), (months, at)
+
+    # An overturn counts in the month it is resolved.
+    gid = int(psql("select g.id from disagreements g join reviews r on r.id = g.review_id "
+                   "where r.original_evaluator_id = %d order by g.id limit 1" % e["id"]))
+    r = pedagogy_c.post("/v1/disagreements/%d/resolve" % gid,
+                        {"outcome": "original_overturned", "comment": "the reviewer is right"})
+    assert r.status == 200, r
+    resolved = psql("select to_char(resolved_at at time zone 'UTC', 'YYYY-MM-01') "
+                    "from disagreements where id = %d" % gid)
+    assert months_of(psql, e["id"])[resolved].split("|")[4] == "1"
+
+    # Since the first review's instant (the raw rows of its month), or its
+    # month's first instant (the counters alone): everything. Since the last
+    # review's, and the overturn's: what the raw rows say.
+    first, month = psql(
+        "select to_char(min(submitted_at) at time zone 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), to_char(date_trunc('month', "
+        "min(submitted_at) at time zone 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "from reviews where original_evaluator_id = %d" % e["id"]).split("|")
+    whole = pedagogy_c.get(base).json()
+    assert whole["overturned"] == 1, whole
+    for since in (first, month, PAST):
+        r = pedagogy_c.get(base + "?since=" + quote(since))
+        assert r.status == 200, r
+        got = r.json()
+        assert {k: v for k, v in got.items() if k != "since"} == \
+            {k: v for k, v in whole.items() if k != "since"}, (since, got, whole)
+    compared, differing = calibration_mismatches(
+        psql, "select %d union all select %d" % (e["id"], f["id"]),
+        "select x from (select min(submitted_at) x from reviews where original_evaluator_id = %d "
+        "union all select max(submitted_at) from reviews where original_evaluator_id = %d "
+        "union all select resolved_at from disagreements where id = %d "
+        "union all select now()) q" % (e["id"], e["id"], gid))
+    assert compared == 8 and differing == [], differing
+
+
+def test_since_over_several_months_is_the_raw_aggregation(admin, psql, extra_instance, request):
+    pool = ClientPool(request)
+    inst = extra_instance(extra_conf=ALL_ONE)
+    w, e, f, pedagogy_c = build_table(admin, psql, inst, pool)
+    s1, s2 = w.skill_codes()
+    plan = plan_of(s1, s2)
+    skill_ids = dict(zip((s1, s2), range(2)))
+    base = "/v1/evaluators/%d/calibration" % e["id"]
+
+    # Resolve E's three disagreements through the API, then move E's reviews,
+    # the resolutions and two missed deadlines into 2024, and recompute E's
+    # monthly counters from the raw rows as the migration did.
+    reviews = [int(x) for x in psql("select id from reviews where original_evaluator_id = %d "
+                                    "order by defense_id" % e["id"]).split()]
+    assert len(reviews) == len(plan)
+    for k, (outcome, _) in RESOLVED.items():
+        gid = int(psql("select id from disagreements where review_id = %d" % reviews[k]))
+        r = pedagogy_c.post("/v1/disagreements/%d/resolve" % gid,
+                            {"outcome": outcome, "comment": "months"})
+        assert r.status == 200, r
+    sql = ["update reviews set submitted_at = '%s' where id = %d;" % (at, rid)
+           for rid, at in zip(reviews, SUBMITTED)]
+    sql += ["update disagreements set resolved_at = '%s' where review_id = %d;" % (at, reviews[k])
+            for k, (_, at) in RESOLVED.items()]
+    sql += ["insert into evaluator_misses (evaluator_id, defense_id, kind, created_at) "
+            "select %d, defense_id, 'deadline', '%s' from reviews where id = %d;"
+            % (e["id"], at, reviews[0]) for at in MISSED]
+    sql.append("select api.calibration_months_rebuild(%d);" % e["id"])
+    psql("begin; %s commit;" % " ".join(sql))
+    assert sorted(months_of(psql, e["id"])) == [
+        "2024-01-01", "2024-02-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-09-01"]
+
+    for since, utc in WINDOWS:
+        r = pedagogy_c.get(base + "?since=" + quote(since))
+        assert r.status == 200, (since, r)
+        got = r.json()
+        want = expected_since(plan, skill_ids, utc)
+        assert {k: got[k] for k in want} == want, (since, got, want)
+        assert_stats(got, FLOOR, "since %s: " % since)
+    # Since before all data: E's whole figures, which moving rows in time leaves as they were.
+    everything = pedagogy_c.get(base + "?since=" + PAST).json()
+    whole = pedagogy_c.get(base).json()
+    del everything["since"], whole["since"]
+    assert everything == whole
+
+    compared, differing = calibration_mismatches(
+        psql, "select %d" % e["id"],
+        "select unnest(array[%s]::timestamptz[])" % ", ".join("'%s'" % u for _, u in WINDOWS))
+    assert compared == len(WINDOWS) and differing == [], differing
+
+
+def test_calibration_figures_equal_the_raw_aggregation_for_every_evaluator(psql):
+    """Whatever the suite left in the database, every evaluator, several windows."""
+    compared, differing = calibration_mismatches(
+        psql, "select id from users where 'evaluator' = any (roles)",
+        "select '2000-01-01 00:00:00+00'::timestamptz union all "
+        "select '2999-01-01 00:00:00+00' union all "
+        "select now() - make_interval(days => n) from unnest(array[0, 1, 10, 40, 400]) n "
+        "union all select date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' "
+        "union all select (date_trunc('month', now() at time zone 'UTC') - interval '1 month') "
+        "at time zone 'UTC' "
+        "union all select percentile_disc(0.5) within group (order by submitted_at) from reviews "
+        "union all select max(resolved_at) from disagreements "
+        "where outcome = 'original_overturned' "
+        "union all select max(created_at) from evaluator_misses")
+    assert compared > 0 and differing == [], differing
