@@ -67,11 +67,13 @@ class ReviewWorld:
         self.path = r.json()
         self.projects = {p["code"]: p for p in self.path["projects"]}
 
-    def user(self, roles, role_name, qualified=False):
+    def user(self, roles, role_name, qualified=False, jury_category=None):
         """A user named "ROLE_NAME TAG" with email role_name-TAG@example.test."""
         slug = re.sub(r"[^a-z0-9]+", "-", role_name.lower()).strip("-")
         body = {"name": "%s %s" % (role_name, self.tag),
                 "email": "%s-%s@example.test" % (slug, self.tag), "roles": list(roles)}
+        if jury_category is not None:
+            body["jury_category"] = jury_category
         r = self.admin.post("/v1/users", body)
         assert r.status == 201, r
         u = r.json()

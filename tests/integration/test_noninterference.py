@@ -21,6 +21,10 @@ answered differently: the normaliser does not erase it.
   defense R reviews (validated / needs_improvement) times the first verdict
   of another defense of the same path, evaluator and mentor (absent /
   validated / needs_improvement).
+- The original evaluator E and the blind review of their validated
+  verdict: 4 worlds, the reviewer agrees, or disagrees and the disagreement
+  stays open, is upheld or is overturned (the project then goes back to the
+  mentor, who hands it over again).
 - The reported student S, their mentor and their evaluator, and a fraud
   report about S: by a confidential reporter A (with a token), by an
   anonymous reporter B, by A and already closed (substantiated, no
@@ -35,8 +39,8 @@ import pytest
 
 from cfclient import Client
 from world_helpers import (MISSING, Normaliser, TaggedWorld, calls_for, first_difference,
-                           missing_routes, note_body, rate_limits_restore, rate_limits_snapshot,
-                           report_body, skill_codes)
+                           handover_body, missing_routes, note_body, rate_limits_restore,
+                           rate_limits_snapshot, report_body, review_body, skill_codes)
 
 NO_SAMPLING = "review_rate = 0.0\nreport_rate_limit = 100000\nreport_followup_rate_limit = 100000"
 VERDICTS = ("validated", "needs_improvement")
@@ -267,6 +271,140 @@ def test_the_blind_reviewer_learns_nothing_of_any_first_verdict(own, psql):
             n = Normaliser({w.tag: "TAG"})
             assert n.response(before, "q") == n.response(after, "q")
             assert psql("select count(*) from reviews where defense_id = %d" % w.d1["id"]) == "0"
+    finally:
+        for w in worlds:
+            w.close()
+
+
+# --------------------------------------------------------------- the original evaluator
+
+OUTCOMES = (("agree", None), ("disagree", None), ("disagree", "original_upheld"),
+            ("disagree", "original_overturned"))
+
+
+class OriginalWorld(World):
+    """
+    One path of one project; the evaluator E, the only one qualified at the
+    handover of student S's project, validates it (with a comment). R is
+    then qualified and pedagogy asks for a review of it: R is the only one
+    eligible. F is qualified and drawn for student T's defense (E and R are
+    in declared conflict with T), so that F has one open defense where E
+    has none. Last, the secret: R agrees, or disagrees and pedagogy leaves
+    the disagreement open, upholds or overturns E's verdict; after an
+    overturn the mentor hands the project over again, and the draw, which
+    would pick E (the least loaded) if E could be drawn, picks F. Nothing
+    is sampled (review_rate = 0), so the only review is R's.
+    """
+
+    def __init__(self, admin, target, psql, review, outcome):
+        super().__init__(admin, target, prefix="no")
+        self.review_verdict, self.outcome = review, outcome
+        for label, roles in (("mentor", ["mentor"]), ("student", ["student"]),
+                             ("student T", ["student"]), ("evaluator", ["evaluator"]),
+                             ("reviewer", ["evaluator"]), ("loaded", ["evaluator"]),
+                             ("pedagogy", ["pedagogy"])):
+            self.user(label, roles)
+        p = self.path_ = self.path(n_projects=1)
+        self.codes = skill_codes(p)
+        self.qualify("evaluator", p)
+        self.e = self.enroll("student", "mentor", p)
+        r = self.c("mentor").post("/v1/enrollments/%d/notes" % self.e["id"], note_body("2031-W10"))
+        assert r.status == 201, r
+        self.a = self.e["attempts"][0]["id"]
+        self.d = self.handover("mentor", self.a)
+        assert self.d["evaluator_id"] == self.id("evaluator")
+        self.verdict("evaluator", self.d, self.codes, "validated", comment="ORIGINAL-" + self.tag)
+        self.qualify("reviewer", p)
+        r = self.c("pedagogy").post("/v1/defenses/%d/reviews" % self.d["id"], {})
+        assert r.status == 201 and r.json()["reviewer_id"] == self.id("reviewer"), r
+        self.review = r.json()
+        self.qualify("loaded", p)
+        for who in ("evaluator", "reviewer"):
+            r = admin.post("/v1/conflicts", {"evaluator_id": self.id(who),
+                                             "student_id": self.id("student T"),
+                                             "reason": "former colleague"})
+            assert r.status == 201, r
+        t = self.enroll("student T", "mentor", p)
+        assert self.handover("mentor", t["attempts"][0]["id"])["evaluator_id"] == self.id("loaded")
+        codes, verdict = self.codes, ("validated" if review == "agree" else "needs_improvement")
+        r = self.c("reviewer").post("/v1/reviews/%d/verdict" % self.review["id"], review_body(
+            codes, verdict, () if review == "agree" else (codes[0],), "REVIEW-" + self.tag))
+        assert r.status == 200, r
+        if outcome is not None:
+            g = int(psql("select id from disagreements where defense_id = %d" % self.d["id"]))
+            r = self.c("pedagogy").post("/v1/disagreements/%d/resolve" % g,
+                                        {"outcome": outcome, "comment": "RESOLVED-" + self.tag})
+            assert r.status == 200, r
+        self.second = self.c("mentor").post("/v1/attempts/%d/handover" % self.a,
+                                            handover_body("round2"))
+
+    @property
+    def name(self):
+        return "review %s, %s" % (self.review_verdict, self.outcome or "no resolution")
+
+    def ctx(self):
+        return {"tag": self.tag, "me": self.id("evaluator"),
+                "users": {label: u["id"] for label, (u, _) in self.users.items()},
+                "path": self.path_["id"], "codes": self.codes, "enrollments": [self.e["id"]],
+                "attempts": [self.a], "defenses": [self.d["id"]],
+                "reviews": [self.review["id"]],
+                "evaluators": [self.id("evaluator"), self.id("reviewer")],
+                "student": self.id("student"), "mentor": self.id("mentor"),
+                "evaluator": self.id("evaluator")}
+
+
+def assert_the_original_evaluator_was_answered(w, answers):
+    """The answers mean something: E is an evaluator whose queue is empty."""
+    a = by_label(answers)
+    assert a["before evaluator: me"].status == 200
+    for phase in ("before", "after"):
+        assert a["%s evaluator: defenses mine" % phase].json() == []
+        assert a["%s evaluator: reviews mine" % phase].json() == []
+        assert a["%s evaluator: enrollment 0" % phase].status == 404
+        assert a["%s evaluator: calibration 0" % phase].status == 403
+        assert a["%s evaluator: disagreements" % phase].status == 403
+    assert a["write evaluator: verdict 0"].status == 409
+    assert a["write evaluator: review 0: submit"].status == 404
+    text = b"".join(r.body for _, r, _ in answers)
+    for secret in (b"REVIEW-", b"RESOLVED-", b"needs_improvement", b"overturned",
+                   w.users["reviewer"][0]["email"].encode()):
+        assert secret not in text, secret
+
+
+def test_the_original_evaluator_learns_nothing_of_the_review_or_its_outcome(own, psql):
+    """
+    Four worlds: the blind review of E's validated verdict agrees, or
+    disagrees and pedagogy leaves it open, upholds or overturns E's verdict.
+    After an overturn the project is back with the mentor, who hands it over
+    again: a new round drawn for E would tell E that the verdict fell, so
+    the draw leaves E out (docs/REVIEW.md, "Who reviews"). E calls every
+    route - reads, every write, the reads again - and is answered
+    identically in the four worlds.
+    """
+    inst, admin = own
+    worlds = [OriginalWorld(admin, inst, psql, review, outcome) for review, outcome in OUTCOMES]
+    try:
+        seen = {}
+        for w in worlds:
+            answers = observe(w, [("evaluator", w.c("evaluator"), w.ctx())])
+            assert_the_original_evaluator_was_answered(w, answers)
+            seen[w.name] = normalised(w, answers)
+        assert_identical(seen)
+
+        # Behind E's back the worlds differ, and whoever may know sees it.
+        assert_distinct(worlds[:2] + worlds[3:], lambda w: w.c("pedagogy").get(
+            "/v1/evaluators/%d/calibration" % w.id("evaluator")), "E's calibration")
+        for w in worlds:
+            g = psql("select state || ':' || coalesce(outcome, '-') from disagreements "
+                     "where defense_id = %d" % w.d["id"])
+            want = {("agree", None): "", ("disagree", None): "open:-"}.get(
+                (w.review_verdict, w.outcome), "resolved:%s" % w.outcome)
+            assert g == want, (w.name, g)
+            if w.outcome == "original_overturned":
+                assert w.second.status == 200, w.second
+                assert w.second.json()["defense"]["evaluator_id"] == w.id("loaded")
+            else:
+                assert w.second.status == 409, w.second
     finally:
         for w in worlds:
             w.close()
