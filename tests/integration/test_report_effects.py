@@ -52,8 +52,11 @@ def audit_details(psql, entity_type, entity_id, action):
 def test_invalidate_project_sends_the_validated_project_back_to_the_mentor(
         stack, admin, psql, make_user, people, kind, n_projects, projects, state_before):
     ped, ped_c, reporter_c = people
-    w = World(admin, make_user, n_projects=n_projects, n_evaluators=1, projects=projects)
-    validate(w, "p1")
+    # Three: the new round is drawn neither for the evaluator whose
+    # validation was withdrawn nor for whoever a sampled verdict had review
+    # it (docs/REVIEW.md, "Who reviews").
+    w = World(admin, make_user, n_projects=n_projects, n_evaluators=3, projects=projects)
+    first = validate(w, "p1")["defense"]["evaluator_id"]
     assert w.view()["state"] == state_before
     a1 = w.attempt("p1")
     assert a1["state"] == "validated" and a1["reopened_reason"] is None
@@ -82,6 +85,7 @@ def test_invalidate_project_sends_the_validated_project_back_to_the_mentor(
                         {"deliverables": [{"title": "again", "uri": "https://g.example.test/a",
                                            "sha256": "1" * 64}]})
     assert r.status == 200, r
+    assert r.json()["defense"]["evaluator_id"] != first, r.json()
     assert w.attempt("p1")["round"] == 2
 
 

@@ -51,8 +51,10 @@ def test_reviews_are_compared_and_pedagogy_resolves_each_disagreement_once(
     inst = extra_instance(extra_conf=ALL_ONE)
     w = ReviewWorld(admin, inst, pool, n_skills=3)
     mentor, mentor_c = w.user(["mentor"], "Mentor")
-    w.user(["evaluator"], "Evaluator 1", qualified=True)
-    w.user(["evaluator"], "Evaluator 2", qualified=True)
+    # Three: after an overturn, round 2 may be drawn for neither the
+    # original evaluator nor the reviewer (docs/REVIEW.md, "Who reviews").
+    for i in (1, 2, 3):
+        w.user(["evaluator"], "Evaluator %d" % i, qualified=True)
     pedagogy, pedagogy_c = w.user(["pedagogy"], "Pedagogy")
     evaluator_c = w.user(["evaluator"], "Bystander")[1]
     s1, s2, s3 = w.skill_codes()
@@ -144,6 +146,7 @@ def test_reviews_are_compared_and_pedagogy_resolves_each_disagreement_once(
     # The mentor can hand it over again: round 2.
     d2 = w.handover(mentor_c, c.attempt_id, tag="round2")
     assert w.attempt(c.eid)["round"] == 2 and d2["id"] != c.defense["id"]
+    assert d2["evaluator_id"] not in (c.orig, c.reviewer), d2
 
     # Overturning a needs_improvement verdict only counts against the evaluator.
     c = overturned_n
@@ -173,8 +176,10 @@ def overturn_certificate(admin, psql, inst, pool, second_certificate):
     w = ReviewWorld(admin, inst, pool, n_projects=2, n_skills=1)
     mentor, mentor_c = w.user(["mentor"], "Mentor")
     student, _ = w.user(["student"], "Student")
-    w.user(["evaluator"], "Evaluator 1", qualified=True)
-    w.user(["evaluator"], "Evaluator 2", qualified=True)
+    # Three: after an overturn, round 2 may be drawn for neither the
+    # original evaluator nor the reviewer (docs/REVIEW.md, "Who reviews").
+    for i in (1, 2, 3):
+        w.user(["evaluator"], "Evaluator %d" % i, qualified=True)
     _, pedagogy_c = w.user(["pedagogy"], "Pedagogy")
 
     def certificate(code):

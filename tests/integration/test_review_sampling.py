@@ -12,9 +12,17 @@ from review_helpers import (ClientPool, ReviewWorld, reviews_of, sample_decide, 
                             verdict_body)
 
 THREADS = 8
+PER_THREAD = 25     # enrollments each thread takes turns on
 PHASE1 = 2000       # verdicts at the base rate
 PHASE2 = 1000       # verdicts with the enrollments at risk
 RATE = 0.10
+# A reviewer is drawn for nothing later in the enrollment they reviewed in
+# (docs/REVIEW.md, "Who reviews"), so an enrollment with k reviewed defenses
+# needs k + 1 evaluators: with one more evaluator than any enrollment has
+# rounds, every sampled verdict finds a reviewer and every handover an
+# evaluator, whatever the seeds.
+ROUNDS_EACH = -(-(PHASE1 + PHASE2) // (THREADS * PER_THREAD))
+EVALUATORS = ROUNDS_EACH + 1
 
 
 # Five standard deviations: a false alarm once in ~3.5 million runs, yet a
@@ -28,31 +36,35 @@ def within_5_sd(k, n, p):
 
 class Loop:
     """
-    The cheapest loop through the API: one project of one skill, one
-    enrollment per thread, and each round a handover and a needs_improvement
-    verdict, which sends the project straight back to the mentor.
+    The cheapest loop through the API: one project of one skill, THREADS
+    threads taking turns on PER_THREAD enrollments each, and each round a
+    handover and a needs_improvement verdict, which sends the project
+    straight back to the mentor.
     """
 
     def __init__(self, w, inst, mentor, enrollments, evaluators):
-        self.attempts = [w.attempt(e["id"])["id"] for e in enrollments]
+        attempts = [w.attempt(e["id"])["id"] for e in enrollments]
+        self.attempts = [attempts[i::THREADS] for i in range(THREADS)]
         self.body = verdict_body(w.skill_codes(), "needs_improvement",
                                  not_acquired=w.skill_codes())
         # One Client per thread and user: a connection is not shared between threads.
-        self.mentor_cs = [w.pool(inst, mentor) for _ in enrollments]
+        self.mentor_cs = [w.pool(inst, mentor) for _ in range(THREADS)]
         self.evaluator_cs = [{e["id"]: w.pool(inst, e) for e in evaluators}
-                             for _ in enrollments]
+                             for _ in range(THREADS)]
+        self.turn = [0] * THREADS
 
     def run(self, total):
         """Runs TOTAL rounds spread over the threads; returns the defense ids."""
-        per = [total // len(self.attempts) + (1 if i < total % len(self.attempts) else 0)
-               for i in range(len(self.attempts))]
-        out = [[] for _ in self.attempts]
+        per = [total // THREADS + (1 if i < total % THREADS else 0) for i in range(THREADS)]
+        out = [[] for _ in range(THREADS)]
         errors = []
 
         def work(i):
             try:
                 for _ in range(per[i]):
-                    r = self.mentor_cs[i].post("/v1/attempts/%d/handover" % self.attempts[i],
+                    attempt = self.attempts[i][self.turn[i] % len(self.attempts[i])]
+                    self.turn[i] += 1
+                    r = self.mentor_cs[i].post("/v1/attempts/%d/handover" % attempt,
                                                handover_body())
                     assert r.status == 200, r
                     d = r.json()["defense"]
@@ -63,7 +75,7 @@ class Loop:
             except BaseException as e:      # reported by the main thread
                 errors.append(e)
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(self.attempts))]
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
         for t in threads:
             t.start()
         for t in threads:
@@ -82,13 +94,14 @@ def test_verdicts_are_sampled_at_the_rate_and_at_risk_raises_it_and_every_decisi
                                      "db_pool_size = 8" % RATE)
     w = ReviewWorld(admin, inst, pool, n_skills=1)
     mentor, _ = w.user(["mentor"], "Mentor")
-    evaluators = [w.user(["evaluator"], "Evaluator %d" % i, qualified=True)[0] for i in range(3)]
+    evaluators = [w.user(["evaluator"], "Evaluator %d" % i, qualified=True)[0]
+                  for i in range(EVALUATORS)]
     # Past the "few reviews" case (1 reviewed defense needed) with a perfect
     # agreement: no factor applies, the probability is review_rate itself.
     for e in evaluators:
         psql("insert into evaluator_calibration (evaluator_id, vv) values (%d, 100)" % e["id"])
     enrollments = [w.enroll(w.user(["student"], "Student %d" % i)[0], mentor)
-                   for i in range(THREADS)]
+                   for i in range(THREADS * PER_THREAD)]
     loop = Loop(w, inst, mentor, enrollments, evaluators)
 
     # Phase 1: the base rate.
