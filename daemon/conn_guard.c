@@ -35,6 +35,7 @@ struct conn_guard {
 	struct tls *tls;
 	int max_connections, max_requests, deadline_s;
 	size_t max_header_size;
+	unsigned long long max_body_size;
 	int open;		/* TLS connections alive */
 	int refs;		/* conns alive, plus one until conn_guard_free */
 	unsigned long long refused_unlogged;
@@ -111,7 +112,7 @@ conn_new(struct conn_guard *g, struct event_base *base)
 	}
 	c->g = g;
 	g->refs++;
-	http_scan_reset(&c->scan, c->g->max_header_size);
+	http_scan_reset(&c->scan, c->g->max_header_size, c->g->max_body_size);
 	return c;
 }
 
@@ -265,7 +266,7 @@ conn_expire(struct conn *c)
 		conn_hand_back(c);
 }
 
-/* The raw scan found a bad header block: our 400, and evhttp never parses it. */
+/* The raw scan found a bad header block: our 400 (or 413), and evhttp never parses it. */
 static void
 conn_refuse_request(struct conn *c, const char *why)
 {
@@ -274,7 +275,7 @@ conn_refuse_request(struct conn *c, const char *why)
 	conn_peer(c, peer, sizeof(peer));
 	new_request_id(rid);
 	log_info("refused before routing: %s from %s rid=%s", why, peer, rid);
-	if (!conn_send_problem(c, 400, why, rid))
+	if (!conn_send_problem(c, c->scan.status, why, rid))
 		conn_hand_back(c);
 }
 
@@ -479,7 +480,7 @@ conn_guard_request_end(struct evhttp_request *req)
 	if (c == NULL || c->state != CONN_HANDLING)
 		return false;
 	c->state = CONN_WAITING;
-	http_scan_reset(&c->scan, c->g->max_header_size);
+	http_scan_reset(&c->scan, c->g->max_header_size, c->g->max_body_size);
 	in = bufferevent_get_input(c->bev);
 	if (evbuffer_get_length(in) == 0)
 		return false;
@@ -508,6 +509,7 @@ conn_guard_new(const struct config *cfg, struct tls *tls)
 	g->max_requests = cfg->max_requests_per_connection;
 	g->deadline_s = cfg->request_deadline_s;
 	g->max_header_size = (size_t)cfg->max_header_size;
+	g->max_body_size = (unsigned long long)cfg->max_body_size;
 	g->refs = 1;
 	return g;
 }

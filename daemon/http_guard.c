@@ -1,6 +1,6 @@
 /*
  * http_guard.c - owns the request checks evhttp does not make: one framing
- * (no Transfer-Encoding, one Content-Length, one Host), headers free of
+ * (no Transfer-Encoding, one Content-Length of digits only, one Host), headers free of
  * control bytes, canonical paths without %00, and a request line of the one
  * shape evhttp and every proxy read alike. Request smuggling and path
  * confusion start where two parsers disagree; we accept only what every
@@ -72,12 +72,13 @@ static const char *const served_methods[] = {
 #define REQUEST_LINE_SHAPE "the request line is not 'METHOD /path HTTP/1.1'"
 
 void
-http_scan_reset(struct http_scan *s, size_t max_bytes)
+http_scan_reset(struct http_scan *s, size_t max_bytes, unsigned long long max_body)
 {
 	memset(s, 0, sizeof(*s));
 	s->in_headers = true;
 	s->first_line = true;
 	s->max_bytes = max_bytes;
+	s->max_body = max_body;
 }
 
 const char *
@@ -97,6 +98,7 @@ scan_fail(struct http_scan *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->why, sizeof(s->why), fmt, ap);
 	va_end(ap);
+	s->status = 400;
 }
 
 static void
@@ -114,10 +116,75 @@ static void
 scan_name_end(struct http_scan *s)
 {
 	s->in_name = false;
-	if (s->name_len == 0 || s->name_bad)
+	if (s->name_len == 0 || s->name_bad) {
 		scan_fail(s, "header name '%s' is not a token", s->name);
-	else if (s->name_len < sizeof(s->name) - 1)
+	} else if (s->name_len < sizeof(s->name) - 1) {
 		framing_count(&s->framing, s->name);
+		s->in_length = strcasecmp(s->name, "Content-Length") == 0;
+		s->in_expect = strcasecmp(s->name, "Expect") == 0;
+	}
+}
+
+/* A byte of an Expect value: kept, but for leading blanks. */
+static void
+scan_expect_byte(struct http_scan *s, unsigned char c)
+{
+	if (s->expect_len == 0 && (c == ' ' || c == '\t'))
+		return;
+	if (s->expect_len < sizeof(s->expect) - 1) {
+		s->expect[s->expect_len] = (char)c;
+		s->expect[s->expect_len + 1] = '\0';
+	}
+	s->expect_len++;
+}
+
+/* The end of an Expect line: 100-continue, the one expectation evhttp meets. */
+static void
+scan_expect_end(struct http_scan *s)
+{
+	size_t n = s->expect_len;
+
+	s->in_expect = false;
+	if (n < sizeof(s->expect))
+		while (n > 0 && (s->expect[n - 1] == ' ' || s->expect[n - 1] == '\t'))
+			s->expect[--n] = '\0';
+	if (n >= sizeof(s->expect) || strcasecmp(s->expect, "100-continue") != 0)
+		scan_fail(s, "header Expect is not 100-continue");
+}
+
+/*
+ * A byte of a Content-Length value. evhttp reads it with strtoll, which takes
+ * a sign, and answers a negative or oversized one with an HTML page of its own.
+ */
+static void
+scan_length_byte(struct http_scan *s, unsigned char c)
+{
+	if (c == ' ' || c == '\t') {
+		if (s->length_part == 1)
+			s->length_part = 2;
+		return;
+	}
+	if (c < '0' || c > '9' || s->length_part == 2) {
+		s->length_bad = true;
+		return;
+	}
+	s->length_part = 1;
+	if (s->length <= s->max_body)
+		s->length = s->length * 10 + (unsigned)(c - '0');
+}
+
+/* The end of a Content-Length line: digits, and no more than max_body. */
+static void
+scan_length_end(struct http_scan *s)
+{
+	s->in_length = false;
+	if (s->length_bad || s->length_part == 0) {
+		scan_fail(s, "header Content-Length is not a decimal number");
+	} else if (s->length > s->max_body) {
+		scan_fail(s, "header Content-Length: the body is larger than this server "
+		    "accepts (%llu bytes)", s->max_body);
+		s->status = 413;
+	}
 }
 
 /* A byte of the request line, neither CR nor LF nor a control byte. */
@@ -184,6 +251,9 @@ scan_line_end(struct http_scan *s)
 {
 	const char *why;
 
+	/* evhttp takes an empty line for a request line and answers in HTML. */
+	if (s->first_line && s->line_len == 0)
+		scan_fail(s, "an empty line comes before the request line");
 	if (s->first_line && s->line_len > 0)
 		scan_request_line_end(s);
 	if (s->line_len == 0 && !s->first_line) {
@@ -192,6 +262,10 @@ scan_line_end(struct http_scan *s)
 			scan_fail(s, "%s", why);
 	} else if (s->in_name && !s->first_line) {
 		scan_fail(s, "header line '%s' has no ':'", s->name);
+	} else if (s->in_length) {
+		scan_length_end(s);
+	} else if (s->in_expect) {
+		scan_expect_end(s);
 	}
 	if (s->line_len > 0)
 		s->first_line = false;
@@ -211,6 +285,21 @@ scan_header_byte(struct http_scan *s, unsigned char c)
 		s->name_bad = false;
 		s->name_len = 0;
 		s->name[0] = '\0';
+		s->in_length = false;
+		s->length_bad = false;
+		s->length_part = 0;
+		s->length = 0;
+		s->in_expect = false;
+		s->expect_len = 0;
+		s->expect[0] = '\0';
+	}
+	if (s->in_length) {
+		scan_length_byte(s, c);
+		return;
+	}
+	if (s->in_expect) {
+		scan_expect_byte(s, c);
+		return;
 	}
 	if (!s->in_name)
 		return;

@@ -168,6 +168,23 @@ FRAMING = {
                                "Content-Length"),
     "folded-line": (b"GET /healthz HTTP/1.1", [b"X-Note: a", b" continued"], b"", "X-Note"),
     "line-without-colon": (b"GET /healthz HTTP/1.1", [b"X-Note"], b"", "X-Note"),
+    # evhttp reads Content-Length with strtoll and answers a bad one in HTML of its own.
+    "negative-content-length": (b"POST /v1/paths HTTP/1.1", [b"Content-Length: -1", CT], b"",
+                                "Content-Length"),
+    "signed-content-length": (b"POST /v1/paths HTTP/1.1", [b"Content-Length: +2", CT], b"{}",
+                              "Content-Length"),
+    "hex-content-length": (b"POST /v1/paths HTTP/1.1", [b"Content-Length: 0x2", CT], b"{}",
+                           "Content-Length"),
+    "empty-content-length": (b"POST /v1/paths HTTP/1.1", [b"Content-Length:", CT], b"",
+                             "Content-Length"),
+    "two-numbers-in-content-length": (b"POST /v1/paths HTTP/1.1", [b"Content-Length: 1 1", CT],
+                                      b"{}", "Content-Length"),
+    # ... and an expectation other than 100-continue with a 417 in HTML.
+    "expect-other-than-100-continue": (b"GET /healthz HTTP/1.1", [b"Expect: 200-ok"], b"",
+                                       "Expect"),
+    # ... and an empty line before the request line with a 400 in HTML.
+    "empty-line-before-the-request-line": (b"\r\nGET /healthz HTTP/1.1", [], b"",
+                                           "request line"),
 }
 
 
@@ -177,6 +194,14 @@ def test_ambiguous_framing_or_control_bytes_are_400_naming_the_header_and_close(
     # No token: a 400 rather than a 401 shows the check runs before routing and auth.
     answer, closed = exchange(stack, raw_request(first, headers, body), method=first.split()[0].decode())
     assert_refused_before_routing(answer, closed, name)
+
+
+def test_a_padded_content_length_and_100_continue_are_fine(stack):
+    answer, _ = exchange(stack, raw_request(b"POST /v1/users/1/tokens HTTP/1.1", [
+        b"Content-Length: \t02 ", b"Expect:  100-Continue ", CT], b"{}"), method="POST",
+        wait_close=False)
+    # a 401 (no token): past the raw checks, evhttp's parsing and routing
+    assert_problem(answer, 401)
 
 
 def test_a_tab_in_a_header_value_is_fine(stack):
@@ -257,7 +282,13 @@ def test_max_header_size_applies(stack):
 def test_a_huge_content_length_is_413_before_any_byte_of_body(stack):
     answer, closed = exchange(stack, raw_request(b"POST /v1/paths HTTP/1.1", [
         b"Content-Length: 1073741824", CT], token=stack.admin_token), method="POST")
-    assert answer.status == 413, answer
+    p = assert_problem(answer, 413)
+    assert "Content-Length" in p["detail"], p
+    assert closed
+    # more digits than any integer holds: still ours, still 413
+    answer, closed = exchange(stack, raw_request(b"POST /v1/paths HTTP/1.1", [
+        b"Content-Length: " + b"9" * 40, CT]), method="POST")
+    assert_problem(answer, 413)
     assert closed
 
 
