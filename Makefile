@@ -3,7 +3,7 @@
 #   make check       every test (unit + integration) against a throwaway stack
 #   make run         a development stack in the foreground (PostgreSQL, TLS, certflowd)
 #   make SANITIZE=1  the same with AddressSanitizer and UndefinedBehaviorSanitizer (build/san)
-#   make fuzz        libFuzzer on lib/'s parsers, FUZZ_SECONDS (60) each (build/fuzz; docs/SECURITY.md)
+#   make fuzz        libFuzzer on lib/'s parsers and the HTTP front, FUZZ_SECONDS (60) each (build/fuzz; docs/SECURITY.md)
 #   make scan        TLS scans of a throwaway stack: sslscan, then testssl.sh (minutes)
 #   make bench       certflowd beside pgbench on the same SQL (docs/PERFORMANCE.md);
 #                    BENCH_ARGS="--quick" for a check that it all works
@@ -121,7 +121,8 @@ run: deps all
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) for lib/'s parsers of untrusted
 # input, against lib/ rebuilt with clang, coverage, ASan and UBSan in
-# build/fuzz/. `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run); any
+# build/fuzz/, and fuzz_http for certflowd's HTTP front, against daemon/
+# rebuilt the same way. `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run); any
 # crash, leak, undefined behaviour or broken invariant fails. fuzz-smoke is
 # the short run CI does.
 FUZZ_CC		?= clang
@@ -132,6 +133,8 @@ FUZZ_CFLAGS	 = $(filter-out $(SANFLAGS),$(ALL_CFLAGS)) -fsanitize=fuzzer-no-link
 FUZZ_LIBS	 = $$(pkg-config --libs jansson libcrypto zlib) -lm
 FUZZ_TARGETS	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+FUZZ_LIB_BINS	:= $(filter-out $(FUZZ_DIR)/fuzz_http,$(FUZZ_BINS))
+FUZZ_DAEMON_OBJS := $(patsubst %.c,$(FUZZ_DIR)/%.o,$(filter-out daemon/main.c,$(DAEMON_SRCS)))
 
 .PHONY: fuzz fuzz-smoke fuzz-build
 
@@ -143,8 +146,19 @@ $(FUZZ_DIR)/libcertflow.a: $(LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(FUZZ_BINS): $(FUZZ_DIR)/%: $(FUZZ_DIR)/tests/fuzz/%.o $(FUZZ_DIR)/libcertflow.a
+$(FUZZ_LIB_BINS): $(FUZZ_DIR)/%: $(FUZZ_DIR)/tests/fuzz/%.o $(FUZZ_DIR)/libcertflow.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
+
+# fuzz_http serves from daemon/'s objects (all but main.c), built the same way.
+$(FUZZ_DIR)/daemon/db_migrate.o: $(wildcard sql/*.sql)
+
+$(FUZZ_DIR)/libcertflowd.a: $(FUZZ_DAEMON_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_http: $(FUZZ_DIR)/tests/fuzz/fuzz_http.o $(FUZZ_DIR)/libcertflowd.a \
+    $(FUZZ_DIR)/libcertflow.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
 
 $(FUZZ_DIR)/seeds: $(FUZZ_DIR)/tests/fuzz/seeds.o $(FUZZ_DIR)/libcertflow.a
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -pthread -o $@ $^ $(FUZZ_LIBS)
@@ -157,7 +171,7 @@ fuzz: fuzz-build
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
--include $(wildcard $(FUZZ_DIR)/lib/*.d $(FUZZ_DIR)/tests/fuzz/*.d)
+-include $(wildcard $(FUZZ_DIR)/lib/*.d $(FUZZ_DIR)/daemon/*.d $(FUZZ_DIR)/tests/fuzz/*.d)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/certflow/sql
