@@ -160,10 +160,7 @@ $(FUZZ_DIR)/fuzz_http: $(FUZZ_DIR)/tests/fuzz/fuzz_http.o $(FUZZ_DIR)/libcertflo
     $(FUZZ_DIR)/libcertflow.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
 
-$(FUZZ_DIR)/seeds: $(FUZZ_DIR)/tests/fuzz/seeds.o $(FUZZ_DIR)/libcertflow.a
-	$(FUZZ_CC) $(FUZZ_SANFLAGS) -pthread -o $@ $^ $(FUZZ_LIBS)
-
-fuzz-build: $(FUZZ_BINS) $(FUZZ_DIR)/seeds
+fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_TARGETS)

@@ -1,6 +1,7 @@
 /*
  * fuzz.h - what the libFuzzer targets of tests/fuzz/ share: the fixed keys
- * and issuer the crypto targets and the seed generator (seeds.c) agree on,
+ * and issuer of the crypto targets (the committed seeds in corpus/ were
+ * signed and sealed under them: change them and those seeds stop verifying),
  * a NUL-terminated copy of the input, and FUZZ_ASSERT, which aborts so that
  * libFuzzer records the input as a crash. Test code only: the keys below
  * are public and protect nothing.
