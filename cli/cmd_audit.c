@@ -36,6 +36,13 @@ enum { C_SEQ, C_HASH, C_ID, C_AT, C_ACTOR, C_ACTION, C_ETYPE, C_EID, C_DETAILS, 
 #define HEADS_CURSOR "DECLARE audit_heads BINARY NO SCROLL CURSOR FOR " \
 	"SELECT seq, hash, key_id, signature FROM audit_heads ORDER BY seq"
 
+/* The two cursors, and the statement that reads the next chunk of each. */
+enum cursor_id { CURSOR_ROWS, CURSOR_HEADS };
+static const char *const cursor_fetch[] = {
+	[CURSOR_ROWS] = "FETCH " CHUNK " FROM audit_rows",
+	[CURSOR_HEADS] = "FETCH " CHUNK " FROM audit_heads",
+};
+
 struct vkey {
 	char *id;
 	unsigned char pub[SIGN_PUB_LEN];
@@ -50,7 +57,7 @@ struct vkeys {
 /* A binary cursor read a chunk at a time. */
 struct cursor {
 	PGconn *pg;
-	const char *name;
+	enum cursor_id id;
 	PGresult *res;
 	int i, n;
 	bool end;
@@ -223,15 +230,12 @@ exec_command(PGconn *pg, const char *sql)
 static int
 cursor_next(struct cursor *c)
 {
-	char sql[64];
-
 	if (c->res != NULL && ++c->i < c->n)
 		return 1;
 	if (c->end)
 		return 0;
 	PQclear(c->res);
-	snprintf(sql, sizeof(sql), "FETCH " CHUNK " FROM %s", c->name);
-	c->res = PQexec(c->pg, sql);
+	c->res = PQexec(c->pg, cursor_fetch[c->id]);
 	if (PQresultStatus(c->res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "certflow audit: %s", PQresultErrorMessage(c->res));
 		return -1;
@@ -494,7 +498,7 @@ hash_failed:
 static bool
 walk(PGconn *pg, struct verify *v, int64_t *sealed)
 {
-	struct cursor rows = { pg, "audit_rows", NULL, 0, 0, false };
+	struct cursor rows = { pg, CURSOR_ROWS, NULL, 0, 0, false };
 	unsigned char stored[AUDITCHAIN_HASH_LEN], *canon = NULL;
 	size_t canon_len = 0;
 	int64_t seq, id;
@@ -568,7 +572,7 @@ report_intact(const struct verify *v, int64_t sealed, int64_t unsealed)
 static int
 verify_chain(PGconn *pg, const struct vkeys *keys)
 {
-	struct verify v = { .keys = keys, .heads = { pg, "audit_heads", NULL, 0, 0, false } };
+	struct verify v = { .keys = keys, .heads = { pg, CURSOR_HEADS, NULL, 0, 0, false } };
 	int64_t sealed = 0, unsealed;
 	int rc = AUDIT_ERROR;
 
