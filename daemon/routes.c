@@ -16,6 +16,8 @@
 	.handle = route_sql_handle, .sql = SQL_CALL(f, a), .fn = f, .args = a, __VA_ARGS__ }
 #define POST(path, f, a, ...) { .method = METHOD_POST, .pattern = path, \
 	.handle = route_sql_handle, .sql = SQL_CALL(f, a), .fn = f, .args = a, __VA_ARGS__ }
+#define DELETE(path, f, a) { .method = METHOD_DELETE, .pattern = path, \
+	.handle = route_sql_handle, .sql = SQL_CALL(f, a), .fn = f, .args = a }
 
 /* The report texts sealed before they reach SQL (route_report.c). */
 static const char *const report_sealed[] = { "body", "evidence", "subject.description", NULL };
@@ -35,8 +37,7 @@ const struct route routes[] = {
 	GET("/v1/users/{id}", "user_get", "$1, $2, $3::bigint"),
 	POST("/v1/users/{id}/tokens", "token_create", "$1, $2, $3::bigint, $4::jsonb, $5",
 	    .schema = &schema_empty, .extras = { EXTRA_NEW_TOKEN }),
-	{ .method = METHOD_DELETE, .pattern = "/v1/tokens/{id}", .handle = route_sql_handle,
-	  .sql = SQL_CALL("token_revoke", "$1, $2, $3::bigint") },
+	DELETE("/v1/tokens/{id}", "token_revoke", "$1, $2, $3::bigint"),
 
 	/* paths, qualifications, conflicts */
 	POST("/v1/paths", "path_create", "$1, $2, $3::jsonb", .schema = &schema_path_create),
@@ -181,9 +182,9 @@ static const struct db_statement internal[STMT_INTERNAL_COUNT] = {
 
 static struct route_pattern *patterns;
 static char **labels;
-static struct db_statement *statements;	/* one per SQL route, then ping */
+/* One per SQL route, named after its SQL function, then the internal ones. */
+static struct db_statement *statements;
 static int *statement_of;		/* route index -> statement index or -1 */
-static char **statement_names;
 static int nstatements;
 static char *settings;
 
@@ -203,19 +204,14 @@ count_params(const struct route *rt)
 	return n;
 }
 
-static bool
-add_statement(const char *sql, int nparams)
+/* NAME and SQL are literals of this file (scripts/check-sql-literals). */
+static void
+add_statement(const char *name, const char *sql, int nparams)
 {
-	char name[16];
-
-	snprintf(name, sizeof(name), "r%d", nstatements);
-	if ((statement_names[nstatements] = strdup(name)) == NULL)
-		return false;
-	statements[nstatements].name = statement_names[nstatements];
+	statements[nstatements].name = name;
 	statements[nstatements].sql = sql;
 	statements[nstatements].nparams = nparams;
 	nstatements++;
-	return true;
 }
 
 static bool
@@ -265,10 +261,9 @@ routes_init(const struct config *cfg)
 	patterns = calloc(nroutes, sizeof(*patterns));
 	labels = calloc(nroutes + 1, sizeof(*labels));
 	statements = calloc(nroutes + STMT_INTERNAL_COUNT, sizeof(*statements));
-	statement_names = calloc(nroutes + STMT_INTERNAL_COUNT, sizeof(*statement_names));
 	statement_of = calloc(nroutes, sizeof(*statement_of));
 	if (patterns == NULL || labels == NULL || statements == NULL ||
-	    statement_names == NULL || statement_of == NULL || !build_settings(cfg))
+	    statement_of == NULL || !build_settings(cfg))
 		goto fail;
 	for (size_t i = 0; i < nroutes; i++) {
 		patterns[i].method = routes[i].method;
@@ -278,14 +273,13 @@ routes_init(const struct config *cfg)
 		statement_of[i] = -1;
 		if (routes[i].sql != NULL) {
 			statement_of[i] = nstatements;
-			if (count_params(&routes[i]) > DB_MAX_PARAMS ||
-			    !add_statement(routes[i].sql, count_params(&routes[i])))
+			if (count_params(&routes[i]) > DB_MAX_PARAMS)
 				goto fail;
+			add_statement(routes[i].fn, routes[i].sql, count_params(&routes[i]));
 		}
 	}
 	for (int i = 0; i < STMT_INTERNAL_COUNT; i++)
-		if (!add_statement(internal[i].sql, internal[i].nparams))
-			goto fail;
+		add_statement(internal[i].name, internal[i].sql, internal[i].nparams);
 	return true;
 fail:
 	routes_free();
@@ -328,19 +322,15 @@ routes_free(void)
 {
 	for (size_t i = 0; labels != NULL && i < nroutes; i++)
 		free(labels[i]);
-	for (int i = 0; statement_names != NULL && i < nstatements; i++)
-		free(statement_names[i]);
 	free(patterns);
 	free(labels);
 	free(statements);
-	free(statement_names);
 	free(statement_of);
 	free(settings);
 	settings = NULL;
 	patterns = NULL;
 	labels = NULL;
 	statements = NULL;
-	statement_names = NULL;
 	statement_of = NULL;
 	nstatements = 0;
 }
