@@ -90,10 +90,12 @@ check: deps check-libevent all unit docs-check integration
 check-libevent: deps
 	@scripts/check-libevent
 
-# The API description lists exactly the routes of daemon/routes.c.
+# The API description lists exactly the routes of daemon/routes.c; every
+# SQL text and statement name handed to libpq is built from literals.
 docs-check:
 	@scripts/check-openapi
 	@scripts/check-workflow-doc
+	@scripts/check-sql-literals
 
 # The integration suite with certflowd under valgrind memcheck: any leak or
 # invalid access fails the run (the conftest scans every certflowd log).
