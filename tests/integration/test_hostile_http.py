@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cfclient import (Client, assert_problem, metric_value, parse_metrics, slowness,
+from cfclient import (Client, assert_problem, metric_value, metrics, slowness,
                       tls_connect, trusting_context, wait_until)
 from conftest import proc_alive
 
@@ -105,16 +105,6 @@ def plaintext_answer(target, timeout=5):
                 out += chunk
         except (ConnectionResetError, BrokenPipeError):
             return out
-
-
-def metrics(target):
-    c = Client(target)
-    try:
-        r = c.get("/metrics")
-        assert r.status == 200, r
-        return parse_metrics(r.body.decode())[0]
-    finally:
-        c.close()
 
 
 def healthz_status(target):
