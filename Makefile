@@ -4,7 +4,7 @@
 #   make run         a development stack in the foreground (PostgreSQL, TLS, certflowd)
 #   make SANITIZE=1  the same with AddressSanitizer and UndefinedBehaviorSanitizer (build/san)
 #   make fuzz        libFuzzer on lib/'s parsers and the HTTP front, FUZZ_SECONDS (60) each (build/fuzz; docs/SECURITY.md)
-#   make scan        TLS scans of a throwaway stack: sslscan, then testssl.sh (minutes)
+#   make scan        TLS and SQL injection scans of a throwaway stack: sslscan, testssl.sh, sqlmap (minutes)
 #   make bench       certflowd beside pgbench on the same SQL (docs/PERFORMANCE.md);
 #                    BENCH_ARGS="--quick" for a check that it all works
 #   make bench-alloc heap allocations per request, by route and site (valgrind DHAT)
@@ -105,11 +105,14 @@ VALGRIND = valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=defin
 check-valgrind: deps all
 	CERTFLOWD_WRAPPER="$(VALGRIND)" CERTFLOW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -ra tests/integration
 
-# TLS scans of a throwaway stack (tests/integration/test_tls_scan.py): make
-# check runs the quick sslscan one; this adds testssl.sh's full run (minutes).
+# Scans of a throwaway stack: TLS (tests/integration/test_tls_scan.py) and
+# SQL injection (test_sqlmap.py). make check runs the quick sslscan and a
+# short sqlmap pass; this adds testssl.sh's full run and sqlmap at level 3,
+# risk 2, time-based included, on more routes (minutes).
 .PHONY: scan
 scan: deps all
-	CERTFLOW_TLS_SCAN=full CERTFLOW_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -ra tests/integration/test_tls_scan.py
+	CERTFLOW_TLS_SCAN=full CERTFLOW_SQLMAP=full CERTFLOW_BUILD=$(abspath $(BUILD)) \
+	    $(PYTHON) -m pytest -q -ra tests/integration/test_tls_scan.py tests/integration/test_sqlmap.py
 
 # Figures, not tests: a throwaway stack, a seeded data set, wrk (bench/results/latest.md).
 bench: deps all
