@@ -175,7 +175,7 @@ render_connections(struct evbuffer *out)
 	    "# TYPE certflow_http_connections_open gauge\n"
 	    "certflow_http_connections_open %lld\n"
 	    "# HELP certflow_http_connections_refused_total Connections closed at once "
-	    "(max_connections reached, or no TLS state could be made).\n"
+	    "(max_connections reached, out of file descriptors, or no TLS state could be made).\n"
 	    "# TYPE certflow_http_connections_refused_total counter\n"
 	    "certflow_http_connections_refused_total %llu\n"
 	    "# HELP certflow_http_request_deadline_total Connections closed because a "

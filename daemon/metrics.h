@@ -22,7 +22,7 @@ void metrics_record(int route, int status, long long usec);
 enum metrics_conn_event {
 	METRICS_CONN_OPENED,	/* a TLS connection accepted */
 	METRICS_CONN_CLOSED,	/* ... and gone */
-	METRICS_CONN_REFUSED,	/* closed at once: max_connections, or no TLS state */
+	METRICS_CONN_REFUSED,	/* closed at once: max_connections, EMFILE, or no TLS state */
 	METRICS_CONN_DEADLINE,	/* closed: its request did not arrive within request_deadline_s */
 };
 

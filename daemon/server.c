@@ -3,9 +3,12 @@
  * checks all routes share (framing and path, then route, method, body size
  * and type, JSON shape, bearer token), then the route's handler, then exactly
  * one answer with the common headers, its log line and its metrics. Never
- * blocks, never builds SQL. Connections themselves are conn_guard.c's.
+ * blocks, never builds SQL. Connections themselves are conn_guard.c's; the
+ * reserve descriptor, given up only to refuse connections when the process
+ * is out of descriptors, is this file's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -34,6 +39,7 @@
 
 #define ACCEPT_BACKLOG		1024
 #define ACCEPT_PAUSE_MS		500	/* after EMFILE/ENFILE */
+#define ACCEPT_LOG_PERIOD_S	10	/* one exhaustion warning at most this often */
 #define BODY_SLACK_MAX		(1 << 20)
 
 struct server {
@@ -42,6 +48,9 @@ struct server {
 	struct evhttp_bound_socket *bound;	/* owns the listener */
 	struct evconnlistener *listener;
 	struct event *resume_accept;
+	int spare_fd;		/* reserve descriptor (/dev/null), or -1 */
+	unsigned long long pauses_unlogged, refused_unlogged;
+	time_t exhaustion_logged_at;	/* CLOCK_MONOTONIC seconds, 0 before the first */
 	struct conn_guard *guard;	/* connection limits, deadlines */
 	struct db_pool *pool;
 	const struct config *cfg;
@@ -49,6 +58,13 @@ struct server {
 	bool draining;
 	int inflight;
 };
+
+/*
+ * The server whose listener is bound. evhttp_bind_listener makes the
+ * evhttp the listener's callback argument, so accept_error_cb is handed the
+ * evhttp, never the server: it finds the server here. One listener a process.
+ */
+static struct server *listening;
 
 static const struct {
 	enum evhttp_cmd_type cmd;
@@ -456,30 +472,92 @@ server_dispatch(struct evhttp_request *req, void *arg)
 		request_route(r);
 }
 
+/* Takes the reserve descriptor back when it is not held; warns when it cannot. */
+static void
+spare_take(struct server *srv)
+{
+	if (srv->spare_fd != -1)
+		return;
+	if ((srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		log_warn("cannot take the reserve descriptor back: %s", strerror(errno));
+}
+
 static void
 resume_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 
+	spare_take(srv);
 	if (srv->listener != NULL && !srv->draining)
 		evconnlistener_enable(srv->listener);
 }
 
-/* Out of descriptors: pause accepting for a moment instead of spinning. */
-static void
-accept_error_cb(struct evconnlistener *lev, void *arg)
+/*
+ * Out of descriptors: gives up the reserve descriptor to accept, and close at
+ * once, the connections waiting in LFD's backlog (so that their clients see
+ * an EOF now instead of hanging there), then takes it back. Returns how many
+ * were closed.
+ */
+static unsigned
+refuse_pending(struct server *srv, evutil_socket_t lfd)
 {
-	struct server *srv = arg;
+	unsigned n = 0;
+	int fd;
+
+	if (srv->spare_fd == -1)
+		return 0;
+	close(srv->spare_fd);
+	srv->spare_fd = -1;
+	while (n < ACCEPT_BACKLOG && (fd = accept(lfd, NULL, NULL)) != -1) {
+		close(fd);
+		metrics_connection(METRICS_CONN_REFUSED);
+		n++;
+	}
+	spare_take(srv);
+	return n;
+}
+
+/* Counts a pause and its refusals; warns about them at most every ACCEPT_LOG_PERIOD_S. */
+static void
+note_exhaustion(struct server *srv, int err, unsigned refused)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	srv->pauses_unlogged++;
+	srv->refused_unlogged += refused;
+	if (srv->exhaustion_logged_at != 0 &&
+	    now.tv_sec - srv->exhaustion_logged_at < ACCEPT_LOG_PERIOD_S)
+		return;
+	log_warn("accept: %s: %llu connection(s) closed at once, accepting paused "
+	    "%llu time(s) for %d ms", strerror(err), srv->refused_unlogged,
+	    srv->pauses_unlogged, ACCEPT_PAUSE_MS);
+	srv->pauses_unlogged = srv->refused_unlogged = 0;
+	srv->exhaustion_logged_at = now.tv_sec;
+}
+
+/* Out of descriptors or memory: refuse what waits, then pause accepting instead of spinning. */
+static void
+accept_error_cb(struct evconnlistener *lev, void *http)
+{
+	struct server *srv = listening;
 	int err = EVUTIL_SOCKET_ERROR();
 	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+	unsigned refused = 0;
 
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		log_warn("accept: %s; pausing for %d ms", strerror(err), ACCEPT_PAUSE_MS);
-		evconnlistener_disable(lev);
-		evtimer_add(srv->resume_accept, &pause);
+	if (srv == NULL || srv->listener != lev) {
+		log_warn("accept: %s on a listener no server owns", strerror(err));
 		return;
 	}
-	log_debug("accept: %s", strerror(err));
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_debug("accept: %s", strerror(err));
+		return;
+	}
+	if (err == EMFILE || err == ENFILE)
+		refused = refuse_pending(srv, evconnlistener_get_fd(lev));
+	note_exhaustion(srv, err, refused);
+	evconnlistener_disable(lev);
+	evtimer_add(srv->resume_accept, &pause);
 }
 
 static bool
@@ -519,6 +597,7 @@ server_listen(struct server *srv, const struct config *cfg, char *err, size_t er
 		snprintf(err, errlen, "cannot serve HTTP on %s", addr);
 		return false;
 	}
+	listening = srv;
 	log_info("listening on https://%s", addr);
 	return true;
 }
@@ -550,6 +629,7 @@ server_new(struct event_base *base, const struct config *cfg, struct tls *tls,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	srv->spare_fd = -1;
 	srv->base = base;
 	srv->pool = pool;
 	srv->cfg = cfg;
@@ -562,6 +642,11 @@ server_new(struct event_base *base, const struct config *cfg, struct tls *tls,
 		goto fail;
 	}
 	server_configure_http(srv, cfg);
+	if ((srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot open the reserve descriptor (/dev/null): %s",
+		    strerror(errno));
+		goto fail;
+	}
 	if (!server_listen(srv, cfg, err, errlen))
 		goto fail;
 	return srv;
@@ -579,6 +664,8 @@ server_stop_accepting(struct server *srv)
 		srv->bound = NULL;
 		srv->listener = NULL;
 	}
+	if (listening == srv)
+		listening = NULL;
 }
 
 int
@@ -592,10 +679,14 @@ server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
+	if (listening == srv)
+		listening = NULL;
 	if (srv->http != NULL)
 		evhttp_free(srv->http);	/* closes the listener and every connection */
 	if (srv->resume_accept != NULL)
 		event_free(srv->resume_accept);
+	if (srv->spare_fd != -1)
+		close(srv->spare_fd);
 	conn_guard_free(srv->guard);	/* after evhttp: its connections may outlive it a loop turn */
 	free(srv);
 }
