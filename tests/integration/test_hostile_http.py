@@ -4,11 +4,14 @@ refuses anyway. Malformed requests go over raw TLS sockets (http.client would
 not send them): framing headers (Transfer-Encoding, repeated Content-Length
 or Host), control bytes in headers, non-canonical paths, oversized headers and
 bodies; then the connection limits on extra instances: request_deadline_s
-against slowloris, max_connections, max_requests_per_connection; a failing
-SSL_new never turns into plaintext; SIGPIPE is ignored.
+against slowloris, max_connections, running out of file descriptors,
+max_requests_per_connection; a failing SSL_new never turns into plaintext;
+SIGPIPE is ignored.
 """
 
 import http.client
+import os
+import resource
 import select
 import shutil
 import socket
@@ -434,6 +437,75 @@ def test_max_connections_closes_new_connections_at_once_until_some_close(extra_i
     assert "max_connections (4) reached" in inst.log_text()
     for s in held[2:]:
         s.close()
+
+
+# --------------------------------------------------------------- out of descriptors
+
+HEADROOM = 64       # descriptors left to certflowd beyond those it holds once started
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time PID has used so far (/proc/PID/stat)."""
+    fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peer_closed(sock):
+    """True when the peer has closed the non-blocking SOCK (EOF or reset)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except BlockingIOError:
+        return False
+
+
+def exhaustion_lines(inst):
+    return [l for l in inst.log_text().splitlines()
+            if "accept: Too many open files" in l and "closed at once" in l]
+
+
+def test_out_of_descriptors_refuses_waiting_connections_without_spinning(extra_instance):
+    # Held connections never start TLS: no deadline may free their descriptors.
+    inst = extra_instance("request_deadline_s = 3600\nhttp_idle_timeout_s = 3600\n")
+    pid = inst.proc.pid
+    _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE,
+                     (len(os.listdir("/proc/%d/fd" % pid)) + HEADROOM, hard))
+    socks = []
+
+    def connect():
+        s = socket.create_connection((inst.host, inst.port), timeout=10 * slowness())
+        s.setblocking(False)
+        socks.append(s)
+        return s
+
+    try:
+        started = time.monotonic()
+        for _ in range(2 * HEADROOM):
+            connect()
+        # About HEADROOM are accepted and held; the others, instead of waiting in
+        # the backlog, are accepted on the reserve descriptor and closed at once.
+        wait_until(lambda: sum(map(peer_closed, socks)) >= HEADROOM - 4, 20,
+                   what="the connections beyond the descriptor limit to be closed")
+        assert exhaustion_lines(inst), inst.log_text()[-2000:]
+        # Exhausted, with newcomers arriving: no busy loop on the listener.
+        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        late = [connect() for _ in range(20) if time.sleep(0.1) is None]
+        wait_until(lambda: all(map(peer_closed, late)), 20,
+                   what="connections arriving while exhausted to be closed")
+        cpu, elapsed = cpu_seconds(pid) - cpu0, time.monotonic() - t0
+        assert cpu < 0.5 * elapsed, "certflowd used %.2f s of CPU in %.2f s" % (cpu, elapsed)
+        assert inst.proc.poll() is None
+    finally:
+        for s in socks:
+            s.close()
+    exhausted = time.monotonic() - started
+    # One warning at most every 10 s, not one per failed accept() or per pause.
+    assert len(exhaustion_lines(inst)) <= 1 + exhausted // 10, exhaustion_lines(inst)
+    wait_until(lambda: healthz_status(inst) == 200, 20, what="/healthz served again")
+    refused = metric_value(metrics(inst), "certflow_http_connections_refused_total")
+    assert refused >= HEADROOM - 4 + len(late)
 
 
 # --------------------------------------------------------------- max_requests_per_connection
