@@ -3,8 +3,10 @@ The pool's pipeline mode (daemon/db_pool.c, db_pipeline_depth): one pooled
 connection carries several requests' statements at once and answers each
 request with its own result; a statement stuck on a lock gets nothing more
 pipelined behind it, so requests sent meanwhile go to another connection;
-db_pipeline_depth = 1 keeps one statement per connection; and losing a
-connection with several statements in flight answers every one of them 503.
+db_pipeline_depth = 1 keeps one statement per connection; losing a
+connection with several statements in flight answers every one of them 503;
+and a request that finds no connection free waits in the queue at most
+db_queue_timeout_ms, or not at all past db_queue_max, then gets 503.
 Each test runs on an extra certflowd whose PostgreSQL sessions carry their
 own application_name.
 """
@@ -179,3 +181,116 @@ def test_a_lost_connection_answers_503_to_every_statement_in_flight_on_it(stack,
         wait_until(lambda: c.get("/v1/me").status == 200, 20, interval=0.1,
                    what="/v1/me 200 after the session was terminated")
     assert inst.proc.poll() is None
+
+
+# --------------------------------------------------------------- the queue: timeout and overflow
+
+# No background step may take a queue place or the connection during the test.
+QUIET_JOBS = dict(credential_sign_interval_s=3600, audit_seal_interval_s=0,
+                  deadline_scan_interval_s=86400)
+
+
+class StuckPool:
+    """
+    An extra certflowd with one pooled connection taking one statement at a
+    time (APP names its session), held busy by a GET /v1/me waiting on
+    LockHolder's lock on api_tokens until release(); KEYS go to its config.
+    """
+
+    def __init__(self, stack, psql, extra_instance, **keys):
+        self.app = app_name()
+        self.inst = extra_instance(instance_conf(stack, self.app, db_pool_size=1,
+                                                 db_pipeline_depth=1,
+                                                 db_statement_timeout_ms=120000,
+                                                 **QUIET_JOBS, **keys))
+        self.client = Client(self.inst, token=stack.admin_token, timeout=180)
+        assert self.client.get("/healthz").status == 200    # connected before the lock
+        self.lock = LockHolder(stack)
+        self.result = {}
+        self.thread = threading.Thread(target=self._wait_on_lock, daemon=True)
+        try:
+            wait_until(lambda: psql("select count(*) from pg_locks where relation = "
+                                    "'api_tokens'::regclass and mode = 'AccessExclusiveLock' "
+                                    "and granted") == "1", 15, what="psql to hold the lock")
+            self.thread.start()
+            wait_until(lambda: psql("select count(*) from pg_stat_activity where "
+                                    "application_name = '%s' and wait_event_type = 'Lock'"
+                                    % self.app) == "1", 15,
+                       what="the pool's one statement to wait on the lock")
+        except BaseException:
+            self.release()
+            raise
+
+    def _wait_on_lock(self):
+        self.result["r"] = self.client.get("/v1/me")
+
+    def release(self):
+        """Lets the stuck request finish; returns its answer."""
+        self.lock.release()
+        self.thread.join(60 * slowness())
+        assert not self.thread.is_alive(), "the stuck request never completed"
+        self.client.close()
+        return self.result.get("r")
+
+
+def assert_unavailable(r):
+    assert_problem(r, 503)
+    assert r.headers.get("Retry-After") == "1", r.headers.items()
+
+
+def test_a_request_waiting_longer_than_db_queue_timeout_ms_gets_503(stack, psql,
+                                                                     extra_instance):
+    timeout_ms = 500
+    pool = StuckPool(stack, psql, extra_instance, db_queue_timeout_ms=timeout_ms)
+    try:
+        with Client(pool.inst, token=stack.admin_token, timeout=60) as c:
+            for path in ("/v1/me", "/healthz"):     # both need the one connection
+                r, took = timed(lambda: c.get(path))
+                assert_unavailable(r)
+                # Answered by the queue's timeout (counted in whole ms), not by the
+                # stuck statement, nor before the timeout.
+                assert took >= (timeout_ms - 1) / 1000, (path, took)
+            assert pool.thread.is_alive(), "the stuck request finished while the lock was held"
+            with Client(pool.inst) as anon:         # no database: served meanwhile
+                assert anon.get("/metrics").status == 200
+            assert pool_metrics(pool.inst)["pool_waiting"] == 0
+    finally:
+        stuck = pool.release()
+    assert stuck.status == 200, stuck
+    with Client(pool.inst, token=stack.admin_token) as c:
+        assert c.get("/v1/me").status == 200
+        assert c.get("/healthz").status == 200
+
+
+def test_past_db_queue_max_a_request_gets_503_without_waiting(stack, psql, extra_instance):
+    queue_max = 2
+    pool = StuckPool(stack, psql, extra_instance, db_queue_max=queue_max,
+                     db_queue_timeout_ms=120000)
+    queued = [Client(pool.inst, token=stack.admin_token, timeout=180) for _ in range(queue_max)]
+    answers = []
+    threads = [threading.Thread(target=lambda c=c: answers.append(c.get("/v1/me")), daemon=True)
+               for c in queued]
+    try:
+        for c in queued:
+            assert c.get("/metrics").status == 200      # connected: the request leaves at once
+        for t in threads:
+            t.start()
+        wait_until(lambda: pool_metrics(pool.inst)["pool_waiting"] == queue_max, 15,
+                   what="%d requests in the queue" % queue_max)
+        with Client(pool.inst, token=stack.admin_token, timeout=60) as c:
+            for path in ("/v1/me", "/healthz"):
+                assert_unavailable(c.get(path))
+        # The overflow was answered while the queue still waited: it never queued.
+        assert all(t.is_alive() for t in threads) and answers == [], answers
+        assert pool_metrics(pool.inst)["pool_waiting"] == queue_max
+    finally:
+        stuck = pool.release()
+        for t in threads:
+            t.join(60 * slowness())
+        for c in queued:
+            c.close()
+    assert stuck.status == 200, stuck
+    # Once the lock is gone the queued requests are served, not dropped.
+    assert [r.status for r in answers] == [200] * queue_max, answers
+    with Client(pool.inst, token=stack.admin_token) as c:
+        assert c.get("/v1/me").status == 200
