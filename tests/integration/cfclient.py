@@ -6,6 +6,7 @@ Never prints a token.
 """
 
 import http.client
+import io
 import json
 import os
 import re
@@ -69,6 +70,42 @@ class Response:
     def __repr__(self):
         body = self.body[:300]
         return "<Response %d %r>" % (self.status, body)
+
+
+def _read_nonblocking(sock):
+    """One byte of application data from SOCK, b"" at its end, None when there is none yet."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return None
+    finally:
+        sock.setblocking(True)
+
+
+class _Prefixed:
+    """A socket whose stream starts with bytes already read (for http.client.HTTPResponse)."""
+
+    def __init__(self, prefix, sock):
+        self.prefix, self.sock = prefix, sock
+
+    def makefile(self, mode):
+        return io.BufferedReader(_PrefixedRaw(self.prefix, self.sock.makefile("rb", buffering=0)))
+
+
+class _PrefixedRaw(io.RawIOBase):
+    def __init__(self, prefix, raw):
+        self.prefix, self.raw = prefix, raw
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self.prefix:
+            n = min(len(b), len(self.prefix))
+            b[:n], self.prefix = self.prefix[:n], self.prefix[n:]
+            return n
+        return self.raw.readinto(b)
 
 
 class Client:
@@ -142,11 +179,18 @@ class Client:
 
     def _exchange(self, method, path, payload, hdrs):
         conn = self.conn
+        early = b""
         if payload is None or len(payload) <= _STREAM_THRESHOLD:
             conn.request(method, path, body=payload, headers=hdrs)
         else:
-            self._stream(conn, method, path, payload, hdrs)
-        resp = conn.getresponse()
+            early = self._stream(conn, method, path, payload, hdrs)
+        if early:
+            # the answer began before the body was all sent: read it with its first byte
+            resp = http.client.HTTPResponse(_Prefixed(early, conn.sock), method=method)
+            resp.begin()
+            resp.will_close = True
+        else:
+            resp = conn.getresponse()
         body = resp.read()
         out = Response(resp.status, resp.reason, resp.headers, body)
         if resp.will_close:
@@ -155,7 +199,12 @@ class Client:
 
     @staticmethod
     def _stream(conn, method, path, payload, hdrs):
-        """Sends a big body in chunks, stopping early if the server already answered."""
+        """
+        Sends a big body in chunks, stopping early if the server already
+        answered; returns the answer's first byte then, else b"". A readable
+        socket is not yet an answer: TLS 1.3 session tickets arrive after the
+        handshake too, and reading them yields no application data.
+        """
         conn.putrequest(method, path, skip_accept_encoding=True)
         for k, v in hdrs.items():
             conn.putheader(k, v)
@@ -165,12 +214,16 @@ class Client:
         while sent < len(payload):
             readable, _, _ = select.select([conn.sock], [], [], 0)
             if readable:
-                break
+                first = _read_nonblocking(conn.sock)
+                if first is None:
+                    continue        # session tickets only
+                return first        # an answer, or b"" when the server closed
             try:
                 conn.send(payload[sent:sent + _CHUNK])
             except (BrokenPipeError, ConnectionResetError):
                 break
             sent += _CHUNK
+        return b""
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
