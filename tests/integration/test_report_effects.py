@@ -56,7 +56,7 @@ def test_invalidate_project_sends_the_validated_project_back_to_the_mentor(
     # validation was withdrawn nor for whoever a sampled verdict had review
     # it (docs/REVIEW.md, "Who reviews").
     w = World(admin, make_user, n_projects=n_projects, n_evaluators=3, projects=projects)
-    first = validate(w, "p1")["defense"]["evaluator_id"]
+    first = validate(w, "p1")["evaluator_id"]
     assert w.view()["state"] == state_before
     a1 = w.attempt("p1")
     assert a1["state"] == "validated" and a1["reopened_reason"] is None
