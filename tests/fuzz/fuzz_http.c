@@ -148,8 +148,11 @@ make_config(struct config *cfg, int pem_fds[2])
 	free(cfg->listen_addr);
 	free(cfg->db_conninfo);
 	FUZZ_ASSERT((cfg->listen_addr = strdup("127.0.0.1")) != NULL);
-	/* an unknown conninfo keyword: CONNECTION_BAD without any socket */
-	FUZZ_ASSERT((cfg->db_conninfo = strdup("fuzz_no_database=1")) != NULL);
+	/*
+	 * A socket directory (no name to look up) and an sslmode libpq refuses
+	 * when the connection starts: CONNECTION_BAD without any socket.
+	 */
+	FUZZ_ASSERT((cfg->db_conninfo = strdup("host=/nonexistent sslmode=fuzz-no-database")) != NULL);
 	cfg->db_pool_size = 1;
 	cfg->db_reconnect_min_ms = 600000;	/* no retries while fuzzing */
 	cfg->db_reconnect_max_ms = 600000;
