@@ -19,7 +19,7 @@ def keys_everywhere(x, out=None):
 
 
 def test_the_dossier_holds_the_journey_and_only_the_outcome_of_reports(admin, make_user, psql):
-    w = Diploma(admin, make_user, n_projects=2, n_evaluators=3)
+    w = Diploma(admin, make_user, n_projects=2, n_evaluators=5)
     note_marks = [marker("note1"), marker("note2")]
     w.note("2026-W10", note_marks[0], progress=40)
     w.note("2026-W12", note_marks[1], progress=80, at_risk=True)
