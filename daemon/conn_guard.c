@@ -492,6 +492,29 @@ conn_guard_request_end(struct evhttp_request *req)
 	return http_scan_problem(&c->scan) != NULL;
 }
 
+/*
+ * evhttp queues an answer's headers and body as separate pieces of the
+ * connection's output, and bufferevent_openssl writes each piece as a TLS
+ * record of its own, with a write(2) each: two records, two segments and two
+ * wake-ups of the client per answer. Joined first, an answer that fits in one
+ * record leaves as one. The output is written only once the loop sees the
+ * socket writable, after this returns.
+ */
+void
+conn_guard_send_reply(struct evhttp_request *req, int status, const char *reason)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct evbuffer *out;
+
+	evhttp_send_reply(req, status, reason, NULL);	/* may free REQ */
+	if (bev == NULL)
+		return;
+	out = bufferevent_get_output(bev);
+	if (evbuffer_get_length(out) <= SSL3_RT_MAX_PLAIN_LENGTH)
+		evbuffer_pullup(out, -1);
+}
+
 /* ---- the guard ---- */
 
 struct conn_guard *

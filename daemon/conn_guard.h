@@ -47,4 +47,7 @@ bool conn_guard_last_request(const struct conn *c);
  */
 bool conn_guard_request_end(struct evhttp_request *req);
 
+/* evhttp_send_reply, the answer written as one TLS record when it fits in one. */
+void conn_guard_send_reply(struct evhttp_request *req, int status, const char *reason);
+
 #endif

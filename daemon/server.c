@@ -148,7 +148,6 @@ request_send(struct request *r, int status, const char *content_type)
 		evhttp_add_header(h, "Content-Type", content_type);
 	if (conn_guard_request_end(r->req) || r->srv->draining)
 		answer_closes(r->req);
-	evhttp_send_reply(r->req, status, http_reason(status), NULL);
 	usec = usec_since(&r->started);
 	metrics_record(r->route_index, status, usec);
 	if (r->route_index >= 0)
@@ -158,6 +157,8 @@ request_send(struct request *r, int status, const char *content_type)
 		log_info("%s unmatched %d %lldus rid=%s uri=%.200s",
 		    router_method_name(r->method), status, usec, r->id,
 		    evhttp_request_get_uri(r->req));
+	/* evhttp frees REQ at once when its connection is gone: nothing reads it after */
+	conn_guard_send_reply(r->req, status, http_reason(status));
 	request_free(r);
 }
 
