@@ -15,11 +15,16 @@
 
 #define DB_MAX_PARAMS 10
 
-/* A statement prepared on every pooled connection as soon as it connects. */
+/*
+ * A statement prepared on every pooled connection as soon as it connects.
+ * ALONE: background work that may run for a while (a batch); nothing is
+ * pipelined behind it, so no request waits for it to finish.
+ */
 struct db_statement {
 	const char *name;
 	const char *sql;
 	int nparams;
+	bool alone;
 };
 
 enum db_outcome {

@@ -166,16 +166,17 @@ const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 
 static const struct db_statement internal[STMT_INTERNAL_COUNT] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
+	/* the background jobs' batches: no request waits behind one */
 	[STMT_REASSIGN_OVERDUE] = { "reassign_overdue",
-	    SQL_CALL("reassign_overdue", "$1, $2, $3::jsonb"), 3 },
+	    SQL_CALL("reassign_overdue", "$1, $2, $3::jsonb"), 3, .alone = true },
 	[STMT_CREDENTIALS_UNSIGNED] = { "credentials_unsigned",
-	    SQL_CALL("credentials_unsigned", "$1, $2::int"), 2 },
+	    SQL_CALL("credentials_unsigned", "$1, $2::int"), 2, .alone = true },
 	[STMT_CREDENTIALS_STORE] = { "credentials_store",
-	    SQL_CALL("credentials_store", "$1, $2::jsonb"), 2 },
+	    SQL_CALL("credentials_store", "$1, $2::jsonb"), 2, .alone = true },
 	[STMT_AUDIT_SEAL] = { "audit_seal_batch",
-	    SQL_CALL("audit_seal_batch", "$1, $2::int"), 2 },
+	    SQL_CALL("audit_seal_batch", "$1, $2::int"), 2, .alone = true },
 	[STMT_AUDIT_HEAD_STORE] = { "audit_head_store",
-	    SQL_CALL("audit_head_store", "$1, $2::bigint, $3, $4, $5"), 5 },
+	    SQL_CALL("audit_head_store", "$1, $2::bigint, $3, $4, $5"), 5, .alone = true },
 	[STMT_DISPATCH] = { "dispatch", "SELECT status, body, replayed FROM api.dispatch("
 	    "$1, $2, $3::jsonb, $4, $5, $6, $7::int, $8, $9::bigint, $10::bigint)", 10 },
 };
@@ -206,11 +207,12 @@ count_params(const struct route *rt)
 
 /* NAME and SQL are literals of this file (scripts/check-sql-literals). */
 static void
-add_statement(const char *name, const char *sql, int nparams)
+add_statement(const char *name, const char *sql, int nparams, bool alone)
 {
 	statements[nstatements].name = name;
 	statements[nstatements].sql = sql;
 	statements[nstatements].nparams = nparams;
+	statements[nstatements].alone = alone;
 	nstatements++;
 }
 
@@ -275,11 +277,13 @@ routes_init(const struct config *cfg)
 			statement_of[i] = nstatements;
 			if (count_params(&routes[i]) > DB_MAX_PARAMS)
 				goto fail;
-			add_statement(routes[i].fn, routes[i].sql, count_params(&routes[i]));
+			add_statement(routes[i].fn, routes[i].sql, count_params(&routes[i]),
+			    false);
 		}
 	}
 	for (int i = 0; i < STMT_INTERNAL_COUNT; i++)
-		add_statement(internal[i].name, internal[i].sql, internal[i].nparams);
+		add_statement(internal[i].name, internal[i].sql, internal[i].nparams,
+		    internal[i].alone);
 	return true;
 fail:
 	routes_free();

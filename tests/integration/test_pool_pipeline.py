@@ -131,6 +131,71 @@ def test_nothing_is_pipelined_behind_a_statement_stuck_on_a_lock(stack, psql, ad
     stuck.close()
 
 
+def test_no_request_is_pipelined_behind_a_background_batch(stack, psql, admin, make_user,
+                                                           extra_instance):
+    """
+    The audit sealer's batch (like every background job's statement) runs alone
+    at the end of its connection's pipeline: requests arriving while it runs,
+    even in its first PIPELINE_BEHIND_MAX_MS, go to the other connection. Here
+    the batch waits on a table lock for HOLD seconds while six clients keep
+    asking; before, those sent in its first 50 ms waited for the lock with it.
+    """
+    app = app_name()
+    inst = extra_instance(instance_conf(stack, app, db_pool_size=2, db_pipeline_depth=8,
+                                        db_statement_timeout_ms=120000, audit_seal_interval_s=1,
+                                        credential_sign_interval_s=3600,
+                                        deadline_scan_interval_s=86400))
+    hold = 3 * slowness()
+    latencies, errors, stop = [], [], threading.Event()
+    lock = threading.Lock()
+
+    def ask():
+        try:
+            with Client(inst, token=stack.admin_token, timeout=120) as c:
+                while not stop.is_set():
+                    t0 = time.monotonic()
+                    r = c.get("/v1/me")
+                    with lock:
+                        latencies.append(time.monotonic() - t0)
+                        if r.status != 200:
+                            errors.append(r.status)
+        except Exception as e:      # reported below
+            with lock:
+                errors.append(repr(e))
+    askers = [threading.Thread(target=ask, daemon=True) for _ in range(6)]
+    for t in askers:
+        t.start()
+    blocked = None
+    try:
+        # The sealer of either instance may take the batch (an advisory lock):
+        # try until this instance's batch is the one waiting on the lock.
+        for _ in range(10):
+            make_user(["student"])          # an unsealed audit row, committed
+            holder = LockHolder(stack, lock_sql="LOCK TABLE audit_log IN EXCLUSIVE MODE",
+                                app=app + "-lock")
+            deadline = time.monotonic() + 5 * slowness()
+            while time.monotonic() < deadline and blocked is None:
+                if psql("select count(*) from pg_stat_activity where application_name = '%s' "
+                        "and wait_event_type = 'Lock' and query like '%%audit_seal_batch%%'"
+                        % app) == "1":
+                    blocked = holder
+                time.sleep(0.05)
+            if blocked is not None:
+                break
+            holder.release()
+        assert blocked is not None, "this instance's audit sealer never waited on the lock"
+        time.sleep(hold)
+    finally:
+        if blocked is not None:
+            blocked.release()
+        stop.set()
+        for t in askers:
+            t.join(60 * slowness())
+    assert errors == [], errors
+    assert len(latencies) > 20, latencies
+    assert max(latencies) < hold / 2, "a request waited behind the batch: %.2f s" % max(latencies)
+
+
 def test_a_lost_connection_answers_503_to_every_statement_in_flight_on_it(stack, psql,
                                                                           extra_instance):
     app = app_name()
