@@ -165,7 +165,7 @@ const struct route routes[] = {
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
 
 static const struct db_statement internal[STMT_INTERNAL_COUNT] = {
-	[STMT_PING] = { "ping", "SELECT 1", 0 },
+	[STMT_PING] = { "ping", "SELECT 1", 0, false },
 	/* the background jobs' batches: no request waits behind one */
 	[STMT_REASSIGN_OVERDUE] = { "reassign_overdue",
 	    SQL_CALL("reassign_overdue", "$1, $2, $3::jsonb"), 3, .alone = true },
@@ -178,7 +178,7 @@ static const struct db_statement internal[STMT_INTERNAL_COUNT] = {
 	[STMT_AUDIT_HEAD_STORE] = { "audit_head_store",
 	    SQL_CALL("audit_head_store", "$1, $2::bigint, $3, $4, $5"), 5, .alone = true },
 	[STMT_DISPATCH] = { "dispatch", "SELECT status, body, replayed FROM api.dispatch("
-	    "$1, $2, $3::jsonb, $4, $5, $6, $7::int, $8, $9::bigint, $10::bigint)", 10 },
+	    "$1, $2, $3::jsonb, $4, $5, $6, $7::int, $8, $9::bigint, $10::bigint)", 10, false },
 };
 
 static struct route_pattern *patterns;
