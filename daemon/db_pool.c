@@ -87,7 +87,6 @@ struct db_conn {
 	int prepared;		/* statements whose preparation answered */
 	struct job_queue inflight;	/* sent, in pipeline order */
 	int ninflight;
-	int nalone;		/* of them, statements nothing may follow (db_statement.alone) */
 	enum conn_phase phase;
 	PGresult *result;	/* the head's result, kept until its sync */
 	struct timespec head_since;	/* when the head's statement began to run */
@@ -424,8 +423,6 @@ conn_statement_done(struct db_conn *c)
 
 	TAILQ_REMOVE(&c->inflight, job, link);
 	c->ninflight--;
-	if (p->stmts[job->stmt].alone)
-		c->nalone--;
 	c->result = NULL;
 	c->phase = PHASE_RESULT;
 	if (c->ninflight > 0) {
@@ -700,7 +697,6 @@ conn_lost(struct db_conn *c, const char *why)
 	c->down_logged = true;
 	TAILQ_CONCAT(&failed, &c->inflight, link);
 	c->ninflight = 0;
-	c->nalone = 0;
 	c->retiring = false;
 	conn_close(c);
 	c->state = CONN_DOWN;
@@ -841,8 +837,6 @@ conn_send_job(struct db_conn *c, struct db_job *job)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&c->inflight, job, link);
-	if (s->alone)
-		c->nalone++;
 	if (c->ninflight++ == 0) {
 		c->state = CONN_BUSY;
 		conn_head_started(c);
@@ -854,13 +848,17 @@ conn_send_job(struct db_conn *c, struct db_job *job)
 
 /*
  * Statements ready connection C can take now: none when it is not ready, is
- * retiring, carries a statement that runs alone, or is behind a statement
- * that looks stuck; NOW is the time.
+ * retiring, ends with a statement that runs alone (nothing is sent after
+ * one, so it is always the last), or is behind a statement that looks stuck;
+ * NOW is the time.
  */
 static int
 conn_room(const struct db_conn *c, const struct timespec *now)
 {
-	if (!conn_ready_state(c) || c->retiring || c->nalone > 0)
+	const struct db_job *last = TAILQ_LAST(&c->inflight, job_queue);
+
+	if (!conn_ready_state(c) || c->retiring ||
+	    (last != NULL && c->pool->stmts[last->stmt].alone))
 		return 0;
 	if (c->ninflight > 0 && (now->tv_sec - c->head_since.tv_sec) * 1000L +
 	    (now->tv_nsec - c->head_since.tv_nsec) / 1000000L >= PIPELINE_BEHIND_MAX_MS)
@@ -1090,7 +1088,6 @@ db_pool_free(struct db_pool *p)
 			continue;
 		TAILQ_CONCAT(&failed, &c->inflight, link);
 		c->ninflight = 0;
-		c->nalone = 0;
 		conn_close(c);
 		c->state = CONN_DOWN;
 		if (c->timer != NULL)
